@@ -1,0 +1,130 @@
+"""`growthops` command line: demo data, the pipeline, settings."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from datetime import date
+
+from growthops.config import ConfigError, settings
+
+
+def _demo_config(args: argparse.Namespace):  # -> DemoConfig (import kept lazy)
+    from growthops.demo.simulate import DemoConfig
+    from growthops.demo.world import SCALES
+
+    return DemoConfig(
+        scale=SCALES[args.scale],
+        seed=args.seed,
+        dirt_rate=args.dirt_rate,
+        start=date.fromisoformat(args.start),
+    )
+
+
+def cmd_demo_generate(args: argparse.Namespace) -> int:
+    from growthops.demo.generate import generate
+
+    cfg = settings()
+    landing = cfg.landing_dir
+    if args.clean and landing.exists():
+        shutil.rmtree(landing)
+    t0 = time.perf_counter()
+    truth = generate(_demo_config(args), landing, cfg.demo_truth_dir)
+    seconds = time.perf_counter() - t0
+    print(
+        f"demo world '{args.scale}' (seed {args.seed}, dirt rate {args.dirt_rate:g}): "
+        f"{len(truth.files)} files, {truth.events_generated:,} app events, "
+        f"{len(truth.persons):,} users, {len(truth.spend_rows):,} spend rows in {seconds:.1f}s"
+    )
+    print(f"  landing files: {landing}")
+    print(f"  ground truth:  {cfg.demo_truth_dir}")
+    print("  dirt injected: " + ", ".join(f"{k}={v}" for k, v in truth.dirt.items()))
+    return 0
+
+
+def cmd_demo_drip(args: argparse.Namespace) -> int:
+    from growthops.demo.generate import drip, generate
+
+    cfg = settings()
+    outbox = cfg.data_root / "demo_outbox"
+    if outbox.exists():
+        shutil.rmtree(outbox)
+    generate(_demo_config(args), outbox, cfg.demo_truth_dir)
+    moved = drip(
+        outbox,
+        cfg.landing_dir,
+        args.interval,
+        batch=args.batch,
+        on_file=lambda p: print(f"delivered {p.relative_to(cfg.landing_dir)}", flush=True),
+    )
+    print(f"{moved} files delivered into {cfg.landing_dir}")
+    return 0
+
+
+def cmd_config(_: argparse.Namespace) -> int:
+    for env, value, doc in settings().describe():
+        print(f"{env}={value}\n    {doc}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The main job: generate demo data (if absent) and run everything built so far."""
+    cfg = settings()
+    if args.regenerate or not any(cfg.landing_dir.rglob("*.*")) if cfg.landing_dir.exists() else True:
+        cmd_demo_generate(args)
+    else:
+        print(f"using the demo files already in {cfg.landing_dir} (--regenerate to start over)")
+    return 0
+
+
+def _add_world_args(p: argparse.ArgumentParser) -> None:
+    from growthops.demo.world import SCALES
+
+    p.add_argument("--scale", choices=sorted(SCALES), default="small")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--dirt-rate", type=float, default=0.01, help="share of rows/files made dirty")
+    p.add_argument("--start", default="2026-06-01", help="first day of the world (YYYY-MM-DD)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="growthops", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the main job on the demo data")
+    _add_world_args(run)
+    run.add_argument("--regenerate", action="store_true", help="regenerate the demo files")
+    run.add_argument("--clean", action="store_true", default=True, help=argparse.SUPPRESS)
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="the demo business simulator").add_subparsers(
+        dest="demo_command", required=True
+    )
+    gen = demo.add_parser("generate", help="write a demo world into landing/")
+    _add_world_args(gen)
+    gen.add_argument("--clean", action="store_true", help="empty landing/ first")
+    gen.set_defaults(func=cmd_demo_generate)
+
+    drip = demo.add_parser("drip", help="deliver a demo world into landing/ over time")
+    _add_world_args(drip)
+    drip.add_argument("--interval", type=float, default=5.0, help="seconds between deliveries")
+    drip.add_argument("--batch", type=int, default=1, help="files per delivery")
+    drip.set_defaults(func=cmd_demo_drip)
+
+    cfg = sub.add_parser("config", help="print the effective settings")
+    cfg.set_defaults(func=cmd_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"growthops: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""All growthops settings, in one place.
+
+Every setting is an environment variable with a documented default; `growthops config`
+prints the effective values. Paths derive from one data root so a deployment moves the
+whole pipeline by changing one variable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# plugins/growthops/config.py -> repository root (holds dbt_project/, expectations/, dags/).
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ConfigError(ValueError):
+    """A setting has a value the pipeline cannot use; the message names the variable."""
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def _setting(env: str, default: str, doc: str) -> object:
+    return field(metadata={"env": env, "default": default, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = _setting(
+        "GROWTHOPS_HOME", str(_REPO_ROOT), "Repository root: dbt_project/, expectations/, dags/."
+    )
+    data_root: Path = _setting(
+        "GROWTHOPS_DATA_ROOT",
+        "$GROWTHOPS_HOME/data",
+        "One folder for all data: landing/, quarantine/, warehouse/ beneath it.",
+    )
+    reporting_timezone: str = _setting(
+        "GROWTHOPS_REPORTING_TZ", "UTC", "IANA zone in which every mart 'day' is counted."
+    )
+    reporting_currency: str = _setting(
+        "GROWTHOPS_REPORTING_CURRENCY", "USD", "Currency all spend and revenue is converted to."
+    )
+    max_bad_row_share: float = _setting(
+        "GROWTHOPS_MAX_BAD_ROW_SHARE",
+        "0.05",
+        "A file whose share of rule-breaking rows is above this is quarantined whole.",
+    )
+    lock_retry_seconds: float = _setting(
+        "GROWTHOPS_LOCK_RETRY_SECONDS",
+        "60",
+        "How long a writer waits for the DuckDB file lock before failing.",
+    )
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_root / "landing"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.data_root / "quarantine"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.data_root / "warehouse"
+
+    @property
+    def pipeline_db(self) -> Path:
+        """The DuckDB file the pipeline writes (one writer at a time)."""
+        return self.warehouse_dir / "pipeline.duckdb"
+
+    @property
+    def serving_db(self) -> Path:
+        """The published, read-only copy analysts open."""
+        return self.warehouse_dir / "marts.duckdb"
+
+    @property
+    def demo_truth_dir(self) -> Path:
+        """What the demo simulator says it generated (never read by the pipeline)."""
+        return self.data_root / "demo_truth"
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.home / "dbt_project"
+
+    @property
+    def expectations_dir(self) -> Path:
+        return self.home / "expectations"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = Path(_env("GROWTHOPS_HOME", str(_REPO_ROOT))).resolve()
+        data_root = Path(_env("GROWTHOPS_DATA_ROOT", str(home / "data"))).resolve()
+        tz = _env("GROWTHOPS_REPORTING_TZ", "UTC")
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(
+                f"GROWTHOPS_REPORTING_TZ={tz!r} is not an IANA time zone (e.g. UTC, Asia/Shanghai)"
+            ) from exc
+        currency = _env("GROWTHOPS_REPORTING_CURRENCY", "USD").upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise ConfigError(
+                f"GROWTHOPS_REPORTING_CURRENCY={currency!r} is not an ISO 4217 code (e.g. USD)"
+            )
+        return cls(
+            home=home,
+            data_root=data_root,
+            reporting_timezone=tz,
+            reporting_currency=currency,
+            max_bad_row_share=_float("GROWTHOPS_MAX_BAD_ROW_SHARE", "0.05", 0.0, 1.0),
+            lock_retry_seconds=_float("GROWTHOPS_LOCK_RETRY_SECONDS", "60", 0.0, 86400.0),
+        )
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(variable, effective value, meaning) for every setting."""
+        return [
+            (f.metadata["env"], str(getattr(self, f.name)), f.metadata["doc"])
+            for f in fields(self)
+        ]
+
+
+def _float(name: str, default: str, low: float, high: float) -> float:
+    raw = _env(name, default)
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a number") from exc
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={raw!r} must be between {low:g} and {high:g}")
+    return value
+
+
+def settings() -> Settings:
+    """The effective settings, read from the environment on each call (cheap)."""
+    return Settings.from_env()
