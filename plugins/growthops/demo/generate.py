@@ -26,6 +26,7 @@ def write_truth(truth: Truth, truth_dir: Path) -> None:
         "events_generated": truth.events_generated,
         "dirt": truth.dirt,
         "dirt_opportunities": truth.dirt_opportunities,
+        "malformed_by_family": truth.malformed_by_family,
         "malformed_message_ids": truth.malformed_message_ids,
         "persons": len(truth.persons),
     }

@@ -51,6 +51,8 @@ DIRT_KINDS = (
     "unknown_currency",  # report rows in a currency the FX table lacks (HKD)
     "redelivered_file",  # an identical copy of a file delivered again under another name
 )
+# Event-level dirt; unknown_event (last) applies to track events only.
+_EVENT_DIRT = ("duplicate_event", "late_event", "clock_skew", "malformed_row", "unknown_event")
 UNKNOWN_EVENT_NAMES = ("legacy_tap", "Btn Clicked v0", "debug_ping")
 
 # Local-time hour-of-day weights for clicks and sessions.
@@ -69,6 +71,10 @@ class DemoConfig:
     dirt_rate: float = 0.01
     start: date = date(2026, 6, 1)
 
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.dirt_rate <= 0.2:
+            raise ValueError(f"dirt_rate={self.dirt_rate} must be between 0 and 0.2")
+
     @property
     def days(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range(self.scale.days)]
@@ -86,6 +92,9 @@ class Truth:
     spend_rows: list[dict[str, object]] = field(default_factory=list)
     persons: list[dict[str, object]] = field(default_factory=list)
     malformed_message_ids: list[str] = field(default_factory=list)
+    malformed_by_family: dict[str, int] = field(
+        default_factory=lambda: {"channel": 0, "content": 0, "app": 0}
+    )
 
 
 class _Person:
@@ -165,11 +174,13 @@ class Simulator:
             return 0
         return min(n, max(1, round(self.cfg.dirt_rate * n)))
 
-    def _dirty(self, kind: str) -> bool:
-        self.truth.dirt_opportunities[kind] += 1
+    def _malformed(self, family: str) -> bool:
+        """Row-level dirt for report files: this row's metric becomes unparseable."""
+        self.truth.dirt_opportunities["malformed_row"] += 1
         hit = self.dirt_rng.random() < self.cfg.dirt_rate
         if hit:
-            self.truth.dirt[kind] += 1
+            self.truth.dirt["malformed_row"] += 1
+            self.truth.malformed_by_family[family] += 1
         return hit
 
     def _uuid(self) -> str:
@@ -250,7 +261,7 @@ class Simulator:
         out = []
         for unit, impr, clicks, spend, conv, value in rows:
             micros: object = round(spend * 1_000_000)
-            malformed = self._dirty("malformed_row")
+            malformed = self._malformed("channel")
             if malformed:
                 micros = "--"
             self._spend_truth(day, unit, impr, clicks, spend, malformed)
@@ -265,7 +276,7 @@ class Simulator:
     def _write_meta(self, day: date, rows: list) -> None:
         data = []
         for unit, impr, clicks, spend, conv, value in rows:
-            malformed = self._dirty("malformed_row")
+            malformed = self._malformed("channel")
             self._spend_truth(day, unit, impr, clicks, spend, malformed)
             data.append(
                 {
@@ -292,7 +303,7 @@ class Simulator:
     def _write_baidu(self, day: date, rows: list) -> None:
         out = []
         for unit, impr, clicks, spend, conv, _ in rows:
-            malformed = self._dirty("malformed_row")
+            malformed = self._malformed("channel")
             self._spend_truth(day, unit, impr, clicks, spend, malformed)
             ctr = f"{(clicks / impr * 100 if impr else 0):.2f}%"
             cpc = f"{(spend / clicks if clicks else 0):.2f}"
@@ -308,7 +319,7 @@ class Simulator:
     def _write_ocean(self, day: date, rows: list) -> None:
         records = []
         for unit, impr, clicks, spend, conv, _ in rows:
-            malformed = self._dirty("malformed_row")
+            malformed = self._malformed("channel")
             self._spend_truth(day, unit, impr, clicks, spend, malformed)
             records.append(
                 {
@@ -366,7 +377,7 @@ class Simulator:
                 ts = self._local_time(day, "Asia/Shanghai")
                 utm = {"source": item.platform, "medium": "social", "name": "content", "content": item.content_id}
                 self.arrivals[ts.date()].append(_Arrival(ts, "content", utm, 0.5, 1.0, content_id=item.content_id))
-            bad = self._dirty("malformed_row")
+            bad = self._malformed("content")
             rows.append((day.isoformat(), item.content_id, item.platform, "" if bad else views,
                          likes, comments, shares, favorites))  # fmt: skip
         path = self.landing / "content" / "stats" / f"content_stats_{day.isoformat()}.csv"
@@ -547,35 +558,49 @@ class Simulator:
                         self._session(p, self._time_in_utc_day(day, p.tz), k, events)
 
     # ---------------------------------------------------------------- delivery
+    def _event_dirt(self, msg: dict) -> str | None:
+        """At most one kind of dirt per event, each with probability dirt_rate, so every
+        kind can be counted back exactly from the files."""
+        kinds = _EVENT_DIRT if msg["type"] == "track" else _EVENT_DIRT[:-1]
+        for kind in kinds:
+            self.truth.dirt_opportunities[kind] += 1
+        u = self.dirt_rng.random()
+        slot = int(u / self.cfg.dirt_rate) if self.cfg.dirt_rate > 0 else len(kinds)
+        if slot >= len(kinds):
+            return None
+        self.truth.dirt[kinds[slot]] += 1
+        return kinds[slot]
+
     def _deliver(self, events: list[dict]) -> None:
         for msg in events:
             self.truth.events_generated += 1
             ts: datetime = msg.pop("_ts")
+            dirt = self._event_dirt(msg)
             received = ts + timedelta(seconds=1 + self.rng.random() * 20)
+            if dirt == "late_event":
+                received += timedelta(days=self.dirt_rng.uniform(1, 5))
             sent = received - timedelta(milliseconds=150)
             client_ts = ts
-            if self._dirty("late_event"):
-                received += timedelta(days=self.dirt_rng.uniform(1, 5))
-                sent = received - timedelta(milliseconds=150)
-            if self._dirty("clock_skew"):
+            if dirt == "clock_skew":
                 skew = timedelta(minutes=self.dirt_rng.choice((-1, 1)) * self.dirt_rng.uniform(10, 4320))
                 client_ts, sent = ts + skew, sent + skew
             msg["timestamp"], msg["sentAt"], msg["receivedAt"] = _iso(client_ts), _iso(sent), _iso(received)
             line = json.dumps(msg, ensure_ascii=False, separators=(",", ":"))
-            if self._dirty("malformed_row"):
+            hour = received.replace(minute=0, second=0, microsecond=0)
+            if dirt == "malformed_row":
                 self.truth.malformed_message_ids.append(str(msg["messageId"]))
-                line = line[: len(line) // 2] if self.dirt_rng.random() < 0.5 else line.replace(
-                    msg["timestamp"], "not-a-timestamp"
-                )
-            self.outbox[received.replace(minute=0, second=0, microsecond=0)].append((received, line))
-            if self._dirty("duplicate_event"):
+                self.truth.malformed_by_family["app"] += 1
+                if self.dirt_rng.random() < 0.5:
+                    line = line[: len(line) // 2]  # cut mid-record
+                else:
+                    line = line.replace(str(msg["timestamp"]), "not-a-timestamp")
+            self.outbox[hour].append((received, line))
+            if dirt == "duplicate_event":
                 again = received + timedelta(minutes=self.dirt_rng.uniform(1, 120))
                 self.outbox[again.replace(minute=0, second=0, microsecond=0)].append((again, line))
-            if msg["type"] == "track" and self._dirty("unknown_event"):
+            elif dirt == "unknown_event":
                 odd = dict(msg, event=self.dirt_rng.choice(UNKNOWN_EVENT_NAMES), messageId=self._uuid())
-                self.outbox[received.replace(minute=0, second=0, microsecond=0)].append(
-                    (received, json.dumps(odd, ensure_ascii=False, separators=(",", ":")))
-                )
+                self.outbox[hour].append((received, json.dumps(odd, ensure_ascii=False, separators=(",", ":"))))
 
     def _flush_hours(self, before: datetime | None) -> None:
         window_start = datetime.combine(self.cfg.start - timedelta(days=1), datetime.min.time(), UTC)
