@@ -71,8 +71,12 @@ def cmd_config(_: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """The main job: generate demo data (if absent) and run everything built so far."""
+    from growthops.demo.simulate import iter_landing_files
+
     cfg = settings()
-    if args.regenerate or not any(cfg.landing_dir.rglob("*.*")) if cfg.landing_dir.exists() else True:
+    has_files = cfg.landing_dir.exists() and any(iter_landing_files(cfg.landing_dir))
+    if args.regenerate or not has_files:
+        args.clean = True
         cmd_demo_generate(args)
     else:
         print(f"using the demo files already in {cfg.landing_dir} (--regenerate to start over)")
@@ -95,7 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the main job on the demo data")
     _add_world_args(run)
     run.add_argument("--regenerate", action="store_true", help="regenerate the demo files")
-    run.add_argument("--clean", action="store_true", default=True, help=argparse.SUPPRESS)
     run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo", help="the demo business simulator").add_subparsers(

@@ -8,7 +8,7 @@ whole pipeline by changing one variable.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,36 +25,37 @@ def _env(name: str, default: str) -> str:
     return default if value is None or value == "" else value
 
 
-def _setting(env: str, default: str, doc: str) -> object:
-    return field(metadata={"env": env, "default": default, "doc": doc})
+# (variable, default, meaning): the documented settings; README's table mirrors this.
+SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
+    ("GROWTHOPS_HOME", "the repository root", "Holds dbt_project/, expectations/, dags/."),
+    (
+        "GROWTHOPS_DATA_ROOT",
+        "$GROWTHOPS_HOME/data",
+        "One folder for all data: landing/, quarantine/, warehouse/ beneath it.",
+    ),
+    ("GROWTHOPS_REPORTING_TZ", "UTC", "IANA zone in which every mart 'day' is counted."),
+    ("GROWTHOPS_REPORTING_CURRENCY", "USD", "Currency all spend and revenue is converted to."),
+    (
+        "GROWTHOPS_MAX_BAD_ROW_SHARE",
+        "0.05",
+        "A file whose share of rule-breaking rows is above this is quarantined whole.",
+    ),
+    (
+        "GROWTHOPS_LOCK_RETRY_SECONDS",
+        "60",
+        "How long a writer waits for the DuckDB file lock before failing.",
+    ),
+)
 
 
 @dataclass(frozen=True)
 class Settings:
-    home: Path = _setting(
-        "GROWTHOPS_HOME", str(_REPO_ROOT), "Repository root: dbt_project/, expectations/, dags/."
-    )
-    data_root: Path = _setting(
-        "GROWTHOPS_DATA_ROOT",
-        "$GROWTHOPS_HOME/data",
-        "One folder for all data: landing/, quarantine/, warehouse/ beneath it.",
-    )
-    reporting_timezone: str = _setting(
-        "GROWTHOPS_REPORTING_TZ", "UTC", "IANA zone in which every mart 'day' is counted."
-    )
-    reporting_currency: str = _setting(
-        "GROWTHOPS_REPORTING_CURRENCY", "USD", "Currency all spend and revenue is converted to."
-    )
-    max_bad_row_share: float = _setting(
-        "GROWTHOPS_MAX_BAD_ROW_SHARE",
-        "0.05",
-        "A file whose share of rule-breaking rows is above this is quarantined whole.",
-    )
-    lock_retry_seconds: float = _setting(
-        "GROWTHOPS_LOCK_RETRY_SECONDS",
-        "60",
-        "How long a writer waits for the DuckDB file lock before failing.",
-    )
+    home: Path
+    data_root: Path
+    reporting_timezone: str = "UTC"
+    reporting_currency: str = "USD"
+    max_bad_row_share: float = 0.05
+    lock_retry_seconds: float = 60.0
 
     @property
     def landing_dir(self) -> Path:
@@ -118,10 +119,15 @@ class Settings:
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(variable, effective value, meaning) for every setting."""
-        return [
-            (f.metadata["env"], str(getattr(self, f.name)), f.metadata["doc"])
-            for f in fields(self)
-        ]
+        values = (
+            self.home,
+            self.data_root,
+            self.reporting_timezone,
+            self.reporting_currency,
+            self.max_bad_row_share,
+            self.lock_retry_seconds,
+        )
+        return [(env, str(v), doc) for (env, _, doc), v in zip(SETTINGS_DOC, values, strict=True)]
 
 
 def _float(name: str, default: str, low: float, high: float) -> float:

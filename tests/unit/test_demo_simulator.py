@@ -39,7 +39,9 @@ PAID_MEDIUMS = {"cpc", "paid_social"}
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("world")
-    generate(DemoConfig(SCALES["small"], seed=11, dirt_rate=DIRT_RATE), root / "landing", root / "truth")
+    generate(
+        DemoConfig(SCALES["small"], seed=11, dirt_rate=DIRT_RATE), root / "landing", root / "truth"
+    )
     return root
 
 
@@ -100,26 +102,60 @@ def _spend_rows(landing: Path) -> list[dict]:
     for path in sorted((landing / "channel" / "google_ads").glob("*.csv")):
         if not _is_redelivery(path):
             for r in csv.DictReader(io.StringIO(path.read_text("utf-8"))):
-                rows.append(dict(platform="google_ads", date=r["segments.date"], campaign=r["campaign.id"],
-                                 unit=r["ad_group_criterion.criterion_id"], currency=r["customer.currency_code"],
-                                 clicks=num(r["metrics.clicks"]), spend=num(r["metrics.cost_micros"], 1e6)))  # fmt: skip
+                rows.append(
+                    dict(
+                        platform="google_ads",
+                        date=r["segments.date"],
+                        campaign=r["campaign.id"],
+                        unit=r["ad_group_criterion.criterion_id"],
+                        currency=r["customer.currency_code"],
+                        clicks=num(r["metrics.clicks"]),
+                        spend=num(r["metrics.cost_micros"], 1e6),
+                    )
+                )
     for path in sorted((landing / "channel" / "meta_ads").glob("*.json")):
         if not _is_redelivery(path):
             for r in json.loads(path.read_text("utf-8"))["data"]:
-                rows.append(dict(platform="meta_ads", date=r["date_start"], campaign=r["campaign_id"],
-                                 unit=r["adset_id"], currency=r["account_currency"],
-                                 clicks=num(r["clicks"]), spend=num(r["spend"])))  # fmt: skip
+                rows.append(
+                    dict(
+                        platform="meta_ads",
+                        date=r["date_start"],
+                        campaign=r["campaign_id"],
+                        unit=r["adset_id"],
+                        currency=r["account_currency"],
+                        clicks=num(r["clicks"]),
+                        spend=num(r["spend"]),
+                    )
+                )
     for path in sorted((landing / "channel" / "baidu_sem").glob("*.csv")):
         if not _is_redelivery(path):
             for r in csv.DictReader(io.StringIO(path.read_bytes().decode("gb18030"))):
-                rows.append(dict(platform="baidu_sem", date=r["日期"], campaign=r["推广计划ID"],
-                                 unit=r["关键词ID"], currency="CNY", clicks=num(r["点击"]),
-                                 spend=num(r["消费"]), avg_cpc=num(r["平均点击价格"])))  # fmt: skip
+                rows.append(
+                    dict(
+                        platform="baidu_sem",
+                        date=r["日期"],
+                        campaign=r["推广计划ID"],
+                        unit=r["关键词ID"],
+                        currency="CNY",
+                        clicks=num(r["点击"]),
+                        spend=num(r["消费"]),
+                        avg_cpc=num(r["平均点击价格"]),
+                    )
+                )
     for path in sorted((landing / "channel" / "ocean_engine").glob("*.json")):
         if not _is_redelivery(path):
             for r in json.loads(path.read_text("utf-8"))["data"]["list"]:
-                rows.append(dict(platform="ocean_engine", date=r["stat_datetime"][:10], campaign=str(r["campaign_id"]),
-                                 unit=str(r["ad_id"]), currency="CNY", clicks=num(r["click"]), spend=num(r["cost"])))  # fmt: skip
+                rows.append(
+                    dict(
+                        platform="ocean_engine",
+                        date=r["stat_datetime"][:10],
+                        campaign=str(r["campaign_id"]),
+                        unit=str(r["ad_id"]),
+                        currency="CNY",
+                        clicks=num(r["click"]),
+                        spend=num(r["cost"]),
+                    )
+                )
     return rows
 
 
@@ -170,11 +206,15 @@ def test_spend_per_campaign_equals_the_sum_of_its_rows(world: Path) -> None:
 
 
 def test_clicks_times_cpc_is_spend(world: Path) -> None:
-    baidu = [r for r in _spend_rows(world / "landing") if r["platform"] == "baidu_sem" and r["clicks"]]
+    baidu = [
+        r for r in _spend_rows(world / "landing") if r["platform"] == "baidu_sem" and r["clicks"]
+    ]
     assert baidu
     for r in baidu:
         if r["spend"] is not None and r["clicks"] is not None:
-            assert r["clicks"] * r["avg_cpc"] == pytest.approx(r["spend"], abs=0.005 * r["clicks"] + 0.01)
+            assert r["clicks"] * r["avg_cpc"] == pytest.approx(
+                r["spend"], abs=0.005 * r["clicks"] + 0.01
+            )
 
 
 def test_every_paid_user_points_at_a_unit_that_spent_that_day(world: Path) -> None:
@@ -183,13 +223,19 @@ def test_every_paid_user_points_at_a_unit_that_spent_that_day(world: Path) -> No
         for r in _spend_rows(world / "landing")
         if (r["clicks"] or 0) > 0 or r["clicks"] is None
     }
-    platform_of = {"google": "google_ads", "facebook": "meta_ads", "baidu": "baidu_sem", "douyin": "ocean_engine"}
+    platform_of = {
+        "google": "google_ads",
+        "facebook": "meta_ads",
+        "baidu": "baidu_sem",
+        "douyin": "ocean_engine",
+    }
     events, _, _ = _app_lines(world / "landing")
     paid = [
-        e for e in events
+        e
+        for e in events
         if e.get("event") == tracking_plan.APP_INSTALLED
         and e["context"].get("campaign", {}).get("medium") in PAID_MEDIUMS
-    ]  # fmt: skip
+    ]
     assert len(paid) > 100
     for e in paid:
         utm = e["context"]["campaign"]
@@ -206,29 +252,47 @@ def test_retention_decays_and_depends_on_channel_quality(world: Path) -> None:
     active: dict[str, set[int]] = defaultdict(set)
     for e in events:
         if e.get("event") == tracking_plan.APP_OPENED and e["anonymousId"] in install_day:
-            active[e["anonymousId"]].add((_event_time(e).date() - install_day[e["anonymousId"]]).days)
+            active[e["anonymousId"]].add(
+                (_event_time(e).date() - install_day[e["anonymousId"]]).days
+            )
     start = min(install_day.values())
 
     def retained(day_n: int, keep) -> float:
-        cohort = [a for a, p in persons.items() if keep(p) and (install_day[a] - start).days <= 13 - day_n]
+        cohort = [
+            a for a, p in persons.items() if keep(p) and (install_day[a] - start).days <= 13 - day_n
+        ]
         return sum(day_n in active[a] for a in cohort) / len(cohort)
 
-    everyone = lambda p: True  # noqa: E731
+    brand = _brand_keywords(world)
+
+    def everyone(p: dict) -> bool:
+        return True
+
+    def brand_and_referral(p: dict) -> bool:
+        return p["channel"] == "referral" or p["keyword_id"] in brand
+
+    def prospecting(p: dict) -> bool:
+        return p["platform"] in ("meta_ads", "ocean_engine")
+
     assert retained(1, everyone) > retained(3, everyone) > retained(7, everyone) > 0
-    brand_and_referral = lambda p: p["channel"] == "referral" or p["keyword_id"] in _brand_keywords(world)  # noqa: E731
-    prospecting = lambda p: p["platform"] in ("meta_ads", "ocean_engine")  # noqa: E731
     assert retained(1, brand_and_referral) > retained(1, prospecting)
 
 
 def _brand_keywords(world: Path) -> set[str]:
     from growthops.demo.world import build_ad_units
 
-    return {u.keyword_id for u in build_ad_units(11, 0.1) if u.campaign_name.startswith(("Brand", "品牌"))}
+    return {
+        u.keyword_id
+        for u in build_ad_units(11, 0.1)
+        if u.campaign_name.startswith(("Brand", "品牌"))
+    }
 
 
 def test_some_keywords_waste_money(world: Path) -> None:
     rows = _truth_csv(world, "spend_rows.csv")
-    signups_by_kw = Counter(p["keyword_id"] for p in _truth_csv(world, "persons.csv") if p["user_id"])
+    signups_by_kw = Counter(
+        p["keyword_id"] for p in _truth_csv(world, "persons.csv") if p["user_id"]
+    )
     spend_by_kw: dict[str, float] = defaultdict(float)
     for r in rows:
         if r["keyword_id"]:
@@ -276,10 +340,20 @@ def test_event_dirt_appears_at_the_configured_rate_and_matches_the_files(world: 
     # a truncated upload's events are all in its retry; count each batch once
     originals = [e for e in events]
     duplicates = sum(n - 1 for n in ids.values())
-    unknown = sum(1 for e in originals if e["type"] == "track" and e["event"] not in tracking_plan.TRACK_EVENTS)
+    unknown = sum(
+        1
+        for e in originals
+        if e["type"] == "track" and e["event"] not in tracking_plan.TRACK_EVENTS
+    )
     unique = {e["messageId"]: e for e in events}.values()
-    late = sum(1 for e in unique if _parse_ts(e["receivedAt"]) - _event_time(e) > timedelta(hours=12))
-    skewed = sum(1 for e in unique if abs(_parse_ts(e["sentAt"]) - _parse_ts(e["receivedAt"])) > timedelta(minutes=5))
+    late = sum(
+        1 for e in unique if _parse_ts(e["receivedAt"]) - _event_time(e) > timedelta(hours=12)
+    )
+    skewed = sum(
+        1
+        for e in unique
+        if abs(_parse_ts(e["sentAt"]) - _parse_ts(e["receivedAt"])) > timedelta(minutes=5)
+    )
     assert duplicates == dirt["duplicate_event"]
     assert unknown == dirt["unknown_event"]
     assert late == dirt["late_event"]
@@ -291,7 +365,9 @@ def test_file_and_row_dirt_matches_the_truth(world: Path) -> None:
     rows = _spend_rows(world / "landing")
     malformed_channel = sum(1 for r in rows if r["spend"] is None or r["clicks"] is None)
     assert malformed_channel == truth["malformed_by_family"]["channel"]
-    assert _within_rate(truth["dirt"]["malformed_row"], truth["dirt_opportunities"]["malformed_row"], DIRT_RATE)
+    assert _within_rate(
+        truth["dirt"]["malformed_row"], truth["dirt_opportunities"]["malformed_row"], DIRT_RATE
+    )
 
     fx = set()
     for path in (world / "landing" / "channel" / "fx_rates").glob("*.csv"):
@@ -299,7 +375,9 @@ def test_file_and_row_dirt_matches_the_truth(world: Path) -> None:
     unknown_currency = [r for r in rows if r["currency"] not in fx]
     assert len(unknown_currency) == truth["dirt"]["unknown_currency"] > 0
 
-    hashes = Counter(hashlib.sha256(p.read_bytes()).hexdigest() for p in iter_landing_files(world / "landing"))
+    hashes = Counter(
+        hashlib.sha256(p.read_bytes()).hexdigest() for p in iter_landing_files(world / "landing")
+    )
     redelivered = sum(n - 1 for n in hashes.values())
     assert redelivered == truth["dirt"]["redelivered_file"] > 0
     n_files = truth["dirt_opportunities"]["redelivered_file"]
@@ -307,7 +385,9 @@ def test_file_and_row_dirt_matches_the_truth(world: Path) -> None:
 
 
 def test_no_dirt_when_the_rate_is_zero(tmp_path: Path) -> None:
-    truth = generate(DemoConfig(SCALES["small"], seed=3, dirt_rate=0.0), tmp_path / "l", tmp_path / "t")
+    truth = generate(
+        DemoConfig(SCALES["small"], seed=3, dirt_rate=0.0), tmp_path / "l", tmp_path / "t"
+    )
     assert set(truth.dirt.values()) == {0}
     events, bad_lines, bad_files = _app_lines(tmp_path / "l")
     assert bad_lines == bad_files == 0

@@ -57,9 +57,33 @@ UNKNOWN_EVENT_NAMES = ("legacy_tap", "Btn Clicked v0", "debug_ping")
 
 # Local-time hour-of-day weights for clicks and sessions.
 _HOURS = np.array(
-    [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1, 2, 3, 3.5, 3.5, 3.5, 4, 3.5, 3.5, 3.5, 3.5, 4, 4.5, 5, 5.5,
-     5, 4, 2.5]
-)  # fmt: skip
+    [
+        1,
+        0.6,
+        0.4,
+        0.3,
+        0.3,
+        0.5,
+        1,
+        2,
+        3,
+        3.5,
+        3.5,
+        3.5,
+        4,
+        3.5,
+        3.5,
+        3.5,
+        3.5,
+        4,
+        4.5,
+        5,
+        5.5,
+        5,
+        4,
+        2.5,
+    ]
+)
 _HOURS = _HOURS / _HOURS.sum()
 _CUM_HOURS = list(np.cumsum(_HOURS))
 
@@ -165,7 +189,9 @@ class Simulator:
         n_hours = 24 * (config.scale.days + 2)
         k = self._dirt_count(n_hours)
         self.truncate_hours = set(self.dirt_rng.sample(range(n_hours), k)) if k else set()
-        self.hk_days = set(self.dirt_rng.sample(range(config.scale.days), self._dirt_count(config.scale.days)))
+        self.hk_days = set(
+            self.dirt_rng.sample(range(config.scale.days), self._dirt_count(config.scale.days))
+        )
 
     # ---------------------------------------------------------------- helpers
     def _dirt_count(self, n: int) -> int:
@@ -215,7 +241,9 @@ class Simulator:
 
     # ---------------------------------------------------------------- channel
     def _channel_day(self, i: int, day: date) -> None:
-        rows_by_platform: dict[str, list[tuple[AdUnit, int, int, float, float, float]]] = defaultdict(list)
+        rows_by_platform: dict[str, list[tuple[AdUnit, int, int, float, float, float]]] = (
+            defaultdict(list)
+        )
         weekday = 1.0 if day.weekday() < 5 else 0.8
         for unit in self.units:
             if unit.account is META_HK and i not in self.hk_days:
@@ -226,18 +254,30 @@ class Simulator:
             installs = int(self.np.binomial(clicks, unit.install_rate))
             conversions = max(0.0, round(installs * float(self.np.uniform(0.8, 1.1)), 1))
             value = round(conversions * unit.signup_rate * 2.1, 2)
-            rows_by_platform[unit.platform].append((unit, impressions, clicks, spend, conversions, value))
+            rows_by_platform[unit.platform].append(
+                (unit, impressions, clicks, spend, conversions, value)
+            )
             for _ in range(installs):
                 ts = self._local_time(day, unit.account.timezone)
                 self.arrivals[ts.date()].append(
-                    _Arrival(ts, "paid", unit.utm, unit.signup_rate, unit.quality, unit=unit, click_date=day)
+                    _Arrival(
+                        ts,
+                        "paid",
+                        unit.utm,
+                        unit.signup_rate,
+                        unit.quality,
+                        unit=unit,
+                        click_date=day,
+                    )
                 )
         self._write_google(day, rows_by_platform["google_ads"])
         self._write_meta(day, rows_by_platform["meta_ads"])
         self._write_baidu(day, rows_by_platform["baidu_sem"])
         self._write_ocean(day, rows_by_platform["ocean_engine"])
 
-    def _spend_truth(self, day: date, unit: AdUnit, impr: int, clicks: int, spend: float, malformed: bool) -> None:
+    def _spend_truth(
+        self, day: date, unit: AdUnit, impr: int, clicks: int, spend: float, malformed: bool
+    ) -> None:
         self.truth.spend_rows.append(
             {
                 "date": day.isoformat(),
@@ -266,12 +306,38 @@ class Simulator:
                 micros = "--"
             self._spend_truth(day, unit, impr, clicks, spend, malformed)
             out.append(
-                (day.isoformat(), GOOGLE.account_id, GOOGLE.account_name, GOOGLE.currency, GOOGLE.timezone,
-                 unit.campaign_id, unit.campaign_name, unit.ad_group_id, unit.ad_group_name, unit.keyword_id,
-                 unit.keyword, (unit.match_type or "").upper(), impr, clicks, micros, f"{conv:.1f}", f"{value:.2f}")
-            )  # fmt: skip
-        path = self.landing / "channel" / "google_ads" / f"google_ads_keyword_report_{day.isoformat()}.csv"
-        self._write(path, formats.csv_bytes(formats.GOOGLE_ADS_COLUMNS, out, "utf-8"), "google_ads", len(out))
+                (
+                    day.isoformat(),
+                    GOOGLE.account_id,
+                    GOOGLE.account_name,
+                    GOOGLE.currency,
+                    GOOGLE.timezone,
+                    unit.campaign_id,
+                    unit.campaign_name,
+                    unit.ad_group_id,
+                    unit.ad_group_name,
+                    unit.keyword_id,
+                    unit.keyword,
+                    (unit.match_type or "").upper(),
+                    impr,
+                    clicks,
+                    micros,
+                    f"{conv:.1f}",
+                    f"{value:.2f}",
+                )
+            )
+        path = (
+            self.landing
+            / "channel"
+            / "google_ads"
+            / f"google_ads_keyword_report_{day.isoformat()}.csv"
+        )
+        self._write(
+            path,
+            formats.csv_bytes(formats.GOOGLE_ADS_COLUMNS, out, "utf-8"),
+            "google_ads",
+            len(out),
+        )
 
     def _write_meta(self, day: date, rows: list) -> None:
         data = []
@@ -308,13 +374,28 @@ class Simulator:
             ctr = f"{(clicks / impr * 100 if impr else 0):.2f}%"
             cpc = f"{(spend / clicks if clicks else 0):.2f}"
             out.append(
-                (day.isoformat(), unit.account.account_id, unit.campaign_id, unit.campaign_name,
-                 unit.ad_group_id, unit.ad_group_name, unit.keyword_id, unit.keyword,
-                 formats.BAIDU_MATCH_TYPES[unit.match_type or "broad"], impr,
-                 "-" if malformed else clicks, f"{spend:.2f}", ctr, cpc, int(conv))
-            )  # fmt: skip
+                (
+                    day.isoformat(),
+                    unit.account.account_id,
+                    unit.campaign_id,
+                    unit.campaign_name,
+                    unit.ad_group_id,
+                    unit.ad_group_name,
+                    unit.keyword_id,
+                    unit.keyword,
+                    formats.BAIDU_MATCH_TYPES[unit.match_type or "broad"],
+                    impr,
+                    "-" if malformed else clicks,
+                    f"{spend:.2f}",
+                    ctr,
+                    cpc,
+                    int(conv),
+                )
+            )
         path = self.landing / "channel" / "baidu_sem" / f"baidu_keyword_report_{day:%Y%m%d}.csv"
-        self._write(path, formats.csv_bytes(formats.BAIDU_COLUMNS, out, "gb18030"), "baidu_sem", len(out))
+        self._write(
+            path, formats.csv_bytes(formats.BAIDU_COLUMNS, out, "gb18030"), "baidu_sem", len(out)
+        )
 
     def _write_ocean(self, day: date, rows: list) -> None:
         records = []
@@ -341,10 +422,20 @@ class Simulator:
             "request_id": f"{self.rng.getrandbits(64):016X}",
             "data": {
                 "list": records,
-                "page_info": {"page": 1, "page_size": 1000, "total_number": len(records), "total_page": 1},
+                "page_info": {
+                    "page": 1,
+                    "page_size": 1000,
+                    "total_number": len(records),
+                    "total_page": 1,
+                },
             },
         }
-        path = self.landing / "channel" / "ocean_engine" / f"ocean_engine_report_{day.isoformat()}.json"
+        path = (
+            self.landing
+            / "channel"
+            / "ocean_engine"
+            / f"ocean_engine_report_{day.isoformat()}.json"
+        )
         self._write(path, formats.json_bytes(doc), "ocean_engine", len(records))
 
     def _write_fx(self, days: list[date]) -> None:
@@ -352,11 +443,15 @@ class Simulator:
         for i, day in enumerate(days):
             rows = [(day.isoformat(), cur, f"{vals[i]:.6f}") for cur, vals in rates.items()]
             path = self.landing / "channel" / "fx_rates" / f"fx_rates_{day.isoformat()}.csv"
-            self._write(path, formats.csv_bytes(formats.FX_COLUMNS, rows, "utf-8"), "fx_rates", len(rows))
+            self._write(
+                path, formats.csv_bytes(formats.FX_COLUMNS, rows, "utf-8"), "fx_rates", len(rows)
+            )
 
     # ---------------------------------------------------------------- content
     def _content_day(self, i: int, day: date) -> None:
-        published_today = [c for c in self.content if c.published_day == i or (i == 0 and c.published_day < 0)]
+        published_today = [
+            c for c in self.content if c.published_day == i or (i == 0 and c.published_day < 0)
+        ]
         if published_today:
             items = [self._content_record(c) for c in published_today]
             path = self.landing / "content" / "items" / f"cms_items_{day.isoformat()}.ndjson"
@@ -375,16 +470,40 @@ class Simulator:
             viewers_who_install = int(self.np.binomial(views, item.signup_per_view * 2))
             for _ in range(viewers_who_install):
                 ts = self._local_time(day, "Asia/Shanghai")
-                utm = {"source": item.platform, "medium": "social", "name": "content", "content": item.content_id}
-                self.arrivals[ts.date()].append(_Arrival(ts, "content", utm, 0.5, 1.0, content_id=item.content_id))
+                utm = {
+                    "source": item.platform,
+                    "medium": "social",
+                    "name": "content",
+                    "content": item.content_id,
+                }
+                self.arrivals[ts.date()].append(
+                    _Arrival(ts, "content", utm, 0.5, 1.0, content_id=item.content_id)
+                )
             bad = self._malformed("content")
-            rows.append((day.isoformat(), item.content_id, item.platform, "" if bad else views,
-                         likes, comments, shares, favorites))  # fmt: skip
+            rows.append(
+                (
+                    day.isoformat(),
+                    item.content_id,
+                    item.platform,
+                    "" if bad else views,
+                    likes,
+                    comments,
+                    shares,
+                    favorites,
+                )
+            )
         path = self.landing / "content" / "stats" / f"content_stats_{day.isoformat()}.csv"
-        self._write(path, formats.csv_bytes(formats.CONTENT_STATS_COLUMNS, rows, "utf-8"), "content_stats", len(rows))
+        self._write(
+            path,
+            formats.csv_bytes(formats.CONTENT_STATS_COLUMNS, rows, "utf-8"),
+            "content_stats",
+            len(rows),
+        )
 
     def _content_record(self, c: ContentItem) -> dict[str, object]:
-        published = datetime.combine(self.cfg.start + timedelta(days=c.published_day), datetime.min.time(), UTC)
+        published = datetime.combine(
+            self.cfg.start + timedelta(days=c.published_day), datetime.min.time(), UTC
+        )
         published += timedelta(hours=2 + (int(c.content_id[1:]) % 12))
         return {
             "content_id": c.content_id,
@@ -410,8 +529,18 @@ class Simulator:
                 self.arrivals[ts.date()].append(_Arrival(ts, channel, utm, 0.55, 1.0))
 
     def _install(self, a: _Arrival, events: list[dict]) -> None:
-        tz = a.unit.account.timezone if a.unit else ("Asia/Shanghai" if self.rng.random() < 0.5 else "America/New_York")
-        p = _Person(len(self.persons), self._uuid(), tz, a.quality * float(self.np.lognormal(0, 0.25)), a.utm)
+        tz = (
+            a.unit.account.timezone
+            if a.unit
+            else ("Asia/Shanghai" if self.rng.random() < 0.5 else "America/New_York")
+        )
+        p = _Person(
+            len(self.persons),
+            self._uuid(),
+            tz,
+            a.quality * float(self.np.lognormal(0, 0.25)),
+            a.utm,
+        )
         p.channel = a.channel
         self.persons.append(p)
         self.cohorts[(a.ts.date() - self.cfg.start).days].append(p)
@@ -444,10 +573,16 @@ class Simulator:
             p.user_id = f"u{p.pid:08d}"
             p.signed_up = True
             events.append(self._identify(p, ts))
-            sprops: dict[str, object] = {"method": self.rng.choice(("phone", "wechat", "apple", "email"))}
+            sprops: dict[str, object] = {
+                "method": self.rng.choice(("phone", "wechat", "apple", "email"))
+            }
             if a.referrer is not None:
-                sprops.update({"referrer_user_id": a.referrer.user_id, "invite_code": a.invite_code})
-            events.append(self._event(p, ts + timedelta(milliseconds=200), "track", tp.SIGNED_UP, sprops))
+                sprops.update(
+                    {"referrer_user_id": a.referrer.user_id, "invite_code": a.invite_code}
+                )
+            events.append(
+                self._event(p, ts + timedelta(milliseconds=200), "track", tp.SIGNED_UP, sprops)
+            )
             p.truth.update(user_id=p.user_id, signed_up_at=_iso(ts + timedelta(milliseconds=200)))
             p.second_device_pending = self.rng.random() < 0.08
         self._session(p, ts + timedelta(seconds=5), day_index=0, events=events)
@@ -469,7 +604,10 @@ class Simulator:
     ) -> dict:
         context: dict[str, object] = {
             "app": {"name": "Habit Planet", "version": "4.2.0"},
-            "library": {"name": "analytics-ios" if p.pid % 3 else "analytics-android", "version": "4.1.8"},
+            "library": {
+                "name": "analytics-ios" if p.pid % 3 else "analytics-android",
+                "version": "4.1.8",
+            },
             "os": {"name": "iOS" if p.pid % 3 else "Android"},
             "timezone": p.tz,
         }
@@ -502,11 +640,19 @@ class Simulator:
             p.anon = self._uuid()
             anonymous = True
         if day_index > 0:
-            events.append(self._event(p, ts, "track", tp.APP_OPENED, {"from_background": False}, anonymous=anonymous))
+            events.append(
+                self._event(
+                    p, ts, "track", tp.APP_OPENED, {"from_background": False}, anonymous=anonymous
+                )
+            )
         if anonymous:
             ts += timedelta(seconds=20)
             events.append(self._identify(p, ts))
-        recent = [c for c in self.content if c.published_day <= self._today and c.published_day > self._today - 30]
+        recent = [
+            c
+            for c in self.content
+            if c.published_day <= self._today and c.published_day > self._today - 30
+        ]
         for _ in range(1 + int(self.np.poisson(2.5))):
             ts += timedelta(seconds=5 + self.rng.random() * 60)
             if self.rng.random() < 0.35:
@@ -514,33 +660,66 @@ class Simulator:
                 events.append(self._event(p, ts, "screen", screen, {"name": screen}))
                 continue
             item = self.rng.choice(recent) if recent else self.content[0]
-            events.append(self._event(p, ts, "track", tp.CONTENT_VIEWED, {"content_id": item.content_id}))
-            for name, prob in ((tp.CONTENT_LIKED, 0.12), (tp.CONTENT_COMMENTED, 0.03), (tp.CONTENT_SHARED, 0.04)):
+            events.append(
+                self._event(p, ts, "track", tp.CONTENT_VIEWED, {"content_id": item.content_id})
+            )
+            for name, prob in (
+                (tp.CONTENT_LIKED, 0.12),
+                (tp.CONTENT_COMMENTED, 0.03),
+                (tp.CONTENT_SHARED, 0.04),
+            ):
                 if self.rng.random() < prob:
                     ts += timedelta(seconds=2 + self.rng.random() * 10)
-                    events.append(self._event(p, ts, "track", name, {"content_id": item.content_id}))
-        if p.signed_up and not p.activated and day_index <= 7:
-            if self.rng.random() < min(0.9, 0.5 * p.q):
-                ts += timedelta(seconds=10 + self.rng.random() * 60)
-                p.activated = True
-                events.append(self._event(p, ts, "track", tp.ONBOARDING_COMPLETED, {"habits_created": 1 + self.rng.randrange(3)}))
-                p.truth["activated_at"] = _iso(ts)
+                    events.append(
+                        self._event(p, ts, "track", name, {"content_id": item.content_id})
+                    )
+        if (
+            p.signed_up
+            and not p.activated
+            and day_index <= 7
+            and self.rng.random() < min(0.9, 0.5 * p.q)
+        ):
+            ts += timedelta(seconds=10 + self.rng.random() * 60)
+            p.activated = True
+            events.append(
+                self._event(
+                    p,
+                    ts,
+                    "track",
+                    tp.ONBOARDING_COMPLETED,
+                    {"habits_created": 1 + self.rng.randrange(3)},
+                )
+            )
+            p.truth["activated_at"] = _iso(ts)
         if p.signed_up and self.rng.random() < 0.04 * p.q:
             ts += timedelta(seconds=5)
             p.invite_n += 1
             code = f"inv{p.pid:07d}x{p.invite_n}"
-            events.append(self._event(p, ts, "track", tp.INVITE_SENT, {"invite_code": code, "via": "wechat"}))
+            events.append(
+                self._event(p, ts, "track", tp.INVITE_SENT, {"invite_code": code, "via": "wechat"})
+            )
             if self.rng.random() < 0.3:
                 later = ts + timedelta(hours=self.rng.uniform(0.2, 72))
                 utm = {"source": "invite", "medium": "referral", "name": "invite_program"}
-                self.arrivals[later.date()].append(_Arrival(later, "referral", utm, 0.7, 1.15, referrer=p, invite_code=code))
+                self.arrivals[later.date()].append(
+                    _Arrival(later, "referral", utm, 0.7, 1.15, referrer=p, invite_code=code)
+                )
         if p.signed_up and self.rng.random() < 0.025 * p.q:
             ts += timedelta(seconds=15)
             revenue = self.rng.choice((0.99, 4.99, 9.99, 29.99))
             events.append(
-                self._event(p, ts, "track", tp.ORDER_COMPLETED,
-                            {"order_id": f"o{self.rng.getrandbits(40):010x}", "revenue": revenue, "currency": "USD"})
-            )  # fmt: skip
+                self._event(
+                    p,
+                    ts,
+                    "track",
+                    tp.ORDER_COMPLETED,
+                    {
+                        "order_id": f"o{self.rng.getrandbits(40):010x}",
+                        "revenue": revenue,
+                        "currency": "USD",
+                    },
+                )
+            )
         ts += timedelta(seconds=5 + self.rng.random() * 30)
         events.append(self._event(p, ts, "track", tp.APP_BACKGROUNDED, {}))
 
@@ -582,9 +761,15 @@ class Simulator:
             sent = received - timedelta(milliseconds=150)
             client_ts = ts
             if dirt == "clock_skew":
-                skew = timedelta(minutes=self.dirt_rng.choice((-1, 1)) * self.dirt_rng.uniform(10, 4320))
+                skew = timedelta(
+                    minutes=self.dirt_rng.choice((-1, 1)) * self.dirt_rng.uniform(10, 4320)
+                )
                 client_ts, sent = ts + skew, sent + skew
-            msg["timestamp"], msg["sentAt"], msg["receivedAt"] = _iso(client_ts), _iso(sent), _iso(received)
+            msg["timestamp"], msg["sentAt"], msg["receivedAt"] = (
+                _iso(client_ts),
+                _iso(sent),
+                _iso(received),
+            )
             line = json.dumps(msg, ensure_ascii=False, separators=(",", ":"))
             hour = received.replace(minute=0, second=0, microsecond=0)
             if dirt == "malformed_row":
@@ -599,11 +784,17 @@ class Simulator:
                 again = received + timedelta(minutes=self.dirt_rng.uniform(1, 120))
                 self.outbox[again.replace(minute=0, second=0, microsecond=0)].append((again, line))
             elif dirt == "unknown_event":
-                odd = dict(msg, event=self.dirt_rng.choice(UNKNOWN_EVENT_NAMES), messageId=self._uuid())
-                self.outbox[hour].append((received, json.dumps(odd, ensure_ascii=False, separators=(",", ":"))))
+                odd = dict(
+                    msg, event=self.dirt_rng.choice(UNKNOWN_EVENT_NAMES), messageId=self._uuid()
+                )
+                self.outbox[hour].append(
+                    (received, json.dumps(odd, ensure_ascii=False, separators=(",", ":")))
+                )
 
     def _flush_hours(self, before: datetime | None) -> None:
-        window_start = datetime.combine(self.cfg.start - timedelta(days=1), datetime.min.time(), UTC)
+        window_start = datetime.combine(
+            self.cfg.start - timedelta(days=1), datetime.min.time(), UTC
+        )
         for hour in sorted(h for h in self.outbox if before is None or h < before):
             batch = sorted(self.outbox.pop(hour))
             lines = [line for _, line in batch]
@@ -624,12 +815,12 @@ class Simulator:
         days = self.cfg.days
         self._write_fx(days)
         self._today = 0
-        # Clicks in Asia/Shanghai land on the previous UTC day, so the event stream starts a day early.
         for i, day in enumerate(days):
             self._today = i
             self._channel_day(i, day)
             self._content_day(i, day)
             self._organic_day(day)
+        # Clicks in Asia/Shanghai fall on the previous UTC day: the event stream starts a day early.
         for i in range(-1, len(days) + 1):
             self._today = i
             utc_day = self.cfg.start + timedelta(days=i)
@@ -639,7 +830,9 @@ class Simulator:
                 self._active_today(i, events, utc_day)
             self._install_arrivals(utc_day, events)  # referrals invited today may arrive today
             self._deliver(events)
-            self._flush_hours(datetime.combine(utc_day + timedelta(days=1), datetime.min.time(), UTC))
+            self._flush_hours(
+                datetime.combine(utc_day + timedelta(days=1), datetime.min.time(), UTC)
+            )
         self._flush_hours(None)
         self._redeliver_files()
         self.truth.dirt_opportunities["truncated_file"] = 24 * (len(days) + 2)
@@ -657,14 +850,22 @@ class Simulator:
         self.truth.dirt_opportunities["redelivered_file"] = len(originals)
         for f in sorted(self.dirt_rng.sample(originals, k), key=lambda f: str(f["path"])):
             src = self.landing / str(f["path"])
-            dst = src.with_name(src.name.split(".", 1)[0] + ".redelivery." + src.name.split(".", 1)[1])
+            dst = src.with_name(
+                src.name.split(".", 1)[0] + ".redelivery." + src.name.split(".", 1)[1]
+            )
             formats.atomic_write(dst, src.read_bytes())
-            self.truth.files.append({**f, "path": str(dst.relative_to(self.landing)), "dirt": "redelivered_file"})
+            self.truth.files.append(
+                {**f, "path": str(dst.relative_to(self.landing)), "dirt": "redelivered_file"}
+            )
             self.truth.dirt["redelivered_file"] += 1
 
 
 def iter_landing_files(landing: Path) -> Iterator[Path]:
     """Complete files under landing/ (hidden and temporary names are not yet delivered)."""
     for path in sorted(landing.rglob("*")):
-        if path.is_file() and not path.name.startswith((".", "_")) and not path.name.endswith((".tmp", ".part")):
+        if (
+            path.is_file()
+            and not path.name.startswith((".", "_"))
+            and not path.name.endswith((".tmp", ".part"))
+        ):
             yield path

@@ -121,7 +121,9 @@ class ContentItem:
     signup_per_view: float
 
 
-GOOGLE = Account("google_ads", "4821937705", "Growthops App - Search US", "USD", "America/Los_Angeles")
+GOOGLE = Account(
+    "google_ads", "4821937705", "Growthops App - Search US", "USD", "America/Los_Angeles"
+)
 META = Account("meta_ads", "act_1029384756", "Growthops App - Social US", "USD", "America/New_York")
 # A small regional account nobody told finance about: its currency is missing from the FX table.
 META_HK = Account("meta_ads", "act_5566778899", "Growthops App - HK Pilot", "HKD", "Asia/Hong_Kong")
@@ -202,14 +204,18 @@ def build_ad_units(seed: int, traffic: float) -> list[AdUnit]:
                             keyword=keyword,
                             match_type=str(rng.choice(_MATCH_TYPES)),
                             daily_impressions=float(rng.lognormal(7.3, 0.5)) * traffic,
-                            ctr=float(rng.uniform(0.08, 0.15) if brand else rng.uniform(0.02, 0.06)),
+                            ctr=float(
+                                rng.uniform(0.08, 0.15) if brand else rng.uniform(0.02, 0.06)
+                            ),
                             cpc=float(
                                 (rng.uniform(0.3, 0.8) if brand else rng.uniform(0.9, 3.2))
                                 * (1.0 if usd else 4.5)
                             ),
                             install_rate=0.015 if wasted else float(rng.uniform(0.12, 0.3)),
                             signup_rate=0.0 if wasted else float(rng.uniform(0.45, 0.75)),
-                            quality=float(rng.uniform(1.0, 1.4) if brand else rng.uniform(0.6, 1.2)),
+                            quality=float(
+                                rng.uniform(1.0, 1.4) if brand else rng.uniform(0.6, 1.2)
+                            ),
                             wasted=wasted,
                         )
                     )
@@ -238,7 +244,9 @@ def build_ad_units(seed: int, traffic: float) -> list[AdUnit]:
                         ),
                         install_rate=float(rng.uniform(0.08, 0.2)),
                         signup_rate=float(rng.uniform(0.3, 0.6)),
-                        quality=float(rng.uniform(0.9, 1.2) if retargeting else rng.uniform(0.45, 0.9)),
+                        quality=float(
+                            rng.uniform(0.9, 1.2) if retargeting else rng.uniform(0.45, 0.9)
+                        ),
                         wasted=False,
                     )
                 )

@@ -1,0 +1,41 @@
+"""The `growthops` command as a user runs it (a real subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _run(args: list[str], data_root: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "GROWTHOPS_DATA_ROOT": str(data_root), **env}
+    cli = Path(sys.executable).with_name("growthops")
+    return subprocess.run(
+        [str(cli), *args], capture_output=True, text=True, env=environ, timeout=300, check=False
+    )
+
+
+def test_demo_generate_writes_landing_and_truth(tmp_path: Path) -> None:
+    result = _run(["demo", "generate", "--scale", "small", "--seed", "3"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "app events" in result.stdout
+    assert (tmp_path / "landing" / "app").is_dir()
+    truth = json.loads((tmp_path / "demo_truth" / "truth.json").read_text())
+    assert truth["config"]["seed"] == 3
+    assert truth["events_generated"] > 10_000
+
+
+def test_run_generates_demo_data_once(tmp_path: Path) -> None:
+    first = _run(["run"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    second = _run(["run"], tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "already in" in second.stdout
+
+
+def test_bad_setting_is_a_clear_error(tmp_path: Path) -> None:
+    result = _run(["config"], tmp_path, GROWTHOPS_REPORTING_TZ="Nowhere/Else")
+    assert result.returncode == 2
+    assert "GROWTHOPS_REPORTING_TZ" in result.stderr

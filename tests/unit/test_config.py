@@ -1,0 +1,64 @@
+"""Settings: documented defaults, environment overrides, and errors that name the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from growthops.config import SETTINGS_DOC, ConfigError, Settings
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for env, _, _ in SETTINGS_DOC:
+        monkeypatch.delenv(env, raising=False)
+    return monkeypatch
+
+
+def test_defaults_put_all_data_under_one_root(clean_env: pytest.MonkeyPatch) -> None:
+    s = Settings.from_env()
+    assert (s.home / "dbt_project").is_dir()
+    assert s.data_root == s.home / "data"
+    assert s.landing_dir == s.data_root / "landing"
+    assert s.quarantine_dir == s.data_root / "quarantine"
+    assert s.warehouse_dir == s.data_root / "warehouse"
+    assert s.serving_db.parent == s.pipeline_db.parent == s.warehouse_dir
+    assert (s.reporting_timezone, s.reporting_currency) == ("UTC", "USD")
+    assert s.max_bad_row_share == 0.05
+
+
+def test_environment_overrides(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    clean_env.setenv("GROWTHOPS_DATA_ROOT", str(tmp_path))
+    clean_env.setenv("GROWTHOPS_REPORTING_TZ", "Asia/Shanghai")
+    clean_env.setenv("GROWTHOPS_REPORTING_CURRENCY", "cny")
+    clean_env.setenv("GROWTHOPS_MAX_BAD_ROW_SHARE", "0.2")
+    s = Settings.from_env()
+    assert s.landing_dir == tmp_path / "landing"
+    assert s.reporting_timezone == "Asia/Shanghai"
+    assert s.reporting_currency == "CNY"
+    assert s.max_bad_row_share == 0.2
+
+
+@pytest.mark.parametrize(
+    ("env", "value"),
+    [
+        ("GROWTHOPS_REPORTING_TZ", "Mars/Olympus"),
+        ("GROWTHOPS_REPORTING_CURRENCY", "dollars"),
+        ("GROWTHOPS_MAX_BAD_ROW_SHARE", "half"),
+        ("GROWTHOPS_MAX_BAD_ROW_SHARE", "1.5"),
+        ("GROWTHOPS_LOCK_RETRY_SECONDS", "-1"),
+    ],
+)
+def test_bad_values_name_the_variable(clean_env: pytest.MonkeyPatch, env: str, value: str) -> None:
+    clean_env.setenv(env, value)
+    with pytest.raises(ConfigError, match=env):
+        Settings.from_env()
+
+
+def test_every_setting_is_documented(clean_env: pytest.MonkeyPatch) -> None:
+    described = Settings.from_env().describe()
+    assert [d[0] for d in described] == [d[0] for d in SETTINGS_DOC]
+    readme = (Settings.from_env().home / "README.md").read_text()
+    for env, _, _ in SETTINGS_DOC:
+        assert env in readme, f"{env} is not documented in README.md"
