@@ -71,10 +71,10 @@ def cmd_config(_: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """The main job: generate demo data (if absent) and run everything built so far."""
-    from growthops.demo.simulate import iter_landing_files
+    from growthops.landing import iter_complete_files
 
     cfg = settings()
-    has_files = cfg.landing_dir.exists() and any(iter_landing_files(cfg.landing_dir))
+    has_files = cfg.landing_dir.exists() and any(iter_complete_files(cfg.landing_dir))
     if args.regenerate or not has_files:
         args.clean = True
         cmd_demo_generate(args)

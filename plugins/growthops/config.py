@@ -37,7 +37,7 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     ("GROWTHOPS_REPORTING_CURRENCY", "USD", "Currency all spend and revenue is converted to."),
     (
         "GROWTHOPS_MAX_BAD_ROW_SHARE",
-        "0.05",
+        "0.25",
         "A file whose share of rule-breaking rows is above this is quarantined whole.",
     ),
     (
@@ -54,7 +54,7 @@ class Settings:
     data_root: Path
     reporting_timezone: str = "UTC"
     reporting_currency: str = "USD"
-    max_bad_row_share: float = 0.05
+    max_bad_row_share: float = 0.25
     lock_retry_seconds: float = 60.0
 
     @property
@@ -113,7 +113,7 @@ class Settings:
             data_root=data_root,
             reporting_timezone=tz,
             reporting_currency=currency,
-            max_bad_row_share=_float("GROWTHOPS_MAX_BAD_ROW_SHARE", "0.05", 0.0, 1.0),
+            max_bad_row_share=_float("GROWTHOPS_MAX_BAD_ROW_SHARE", "0.25", 0.0, 1.0),
             lock_retry_seconds=_float("GROWTHOPS_LOCK_RETRY_SECONDS", "60", 0.0, 86400.0),
         )
 

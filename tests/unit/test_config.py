@@ -25,7 +25,7 @@ def test_defaults_put_all_data_under_one_root(clean_env: pytest.MonkeyPatch) -> 
     assert s.warehouse_dir == s.data_root / "warehouse"
     assert s.serving_db.parent == s.pipeline_db.parent == s.warehouse_dir
     assert (s.reporting_timezone, s.reporting_currency) == ("UTC", "USD")
-    assert s.max_bad_row_share == 0.05
+    assert s.max_bad_row_share == 0.25
 
 
 def test_environment_overrides(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -22,7 +22,8 @@ import pytest
 
 from growthops import tracking_plan
 from growthops.demo.generate import drip, generate
-from growthops.demo.simulate import DemoConfig, iter_landing_files
+from growthops.demo.simulate import DemoConfig
+from growthops.landing import iter_complete_files
 from growthops.demo.world import SCALES
 
 DIRT_RATE = 0.05
@@ -165,7 +166,7 @@ def _spend_rows(landing: Path) -> list[dict]:
 def _digest(landing: Path) -> dict[str, str]:
     return {
         str(p.relative_to(landing)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in iter_landing_files(landing)
+        for p in iter_complete_files(landing)
     }
 
 
@@ -376,7 +377,7 @@ def test_file_and_row_dirt_matches_the_truth(world: Path) -> None:
     assert len(unknown_currency) == truth["dirt"]["unknown_currency"] > 0
 
     hashes = Counter(
-        hashlib.sha256(p.read_bytes()).hexdigest() for p in iter_landing_files(world / "landing")
+        hashlib.sha256(p.read_bytes()).hexdigest() for p in iter_complete_files(world / "landing")
     )
     redelivered = sum(n - 1 for n in hashes.values())
     assert redelivered == truth["dirt"]["redelivered_file"] > 0
@@ -411,7 +412,7 @@ def test_drip_delivers_every_file_in_time_order(tmp_path: Path) -> None:
     moved = drip(outbox, landing, 0.5, batch=50, on_file=delivered.append, sleep=sleeps.append)
     assert moved == len(before) == len(delivered)
     assert _digest(landing) == before
-    assert not list(iter_landing_files(outbox))
+    assert not list(iter_complete_files(outbox))
     assert len(sleeps) == math.ceil(moved / 50) - 1
     app_hours = [p.name for p in delivered if p.parent.name == "app"]
     assert app_hours == sorted(app_hours)

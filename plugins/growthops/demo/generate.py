@@ -9,7 +9,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from growthops.demo.simulate import DemoConfig, Simulator, Truth, iter_landing_files
+from growthops.demo.simulate import DemoConfig, Simulator, Truth
+from growthops.landing import iter_complete_files
 
 
 def generate(config: DemoConfig, landing: Path, truth_dir: Path) -> Truth:
@@ -56,7 +57,7 @@ def drip(
     Files are released in delivery order: each day's reports and hourly batches in time
     order, so a watcher sees the world arrive as it would in production.
     """
-    files = sorted(iter_landing_files(outbox), key=_delivery_key)
+    files = sorted(iter_complete_files(outbox), key=_delivery_key)
     moved = 0
     for n, src in enumerate(files, start=1):
         dst = landing / src.relative_to(outbox)

@@ -20,7 +20,6 @@ import json
 import math
 import random
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -858,14 +857,3 @@ class Simulator:
                 {**f, "path": str(dst.relative_to(self.landing)), "dirt": "redelivered_file"}
             )
             self.truth.dirt["redelivered_file"] += 1
-
-
-def iter_landing_files(landing: Path) -> Iterator[Path]:
-    """Complete files under landing/ (hidden and temporary names are not yet delivered)."""
-    for path in sorted(landing.rglob("*")):
-        if (
-            path.is_file()
-            and not path.name.startswith((".", "_"))
-            and not path.name.endswith((".tmp", ".part"))
-        ):
-            yield path

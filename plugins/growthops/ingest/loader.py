@@ -1,0 +1,581 @@
+"""Ingest one family: every pending landing file to raw tables, exactly once, gated.
+
+For each complete file in landing/<family>/ (in name order):
+
+1. sha256 of its bytes. A hash already in raw.ingest_manifest is an identical
+   re-delivery: nothing changes, the delivery is logged, the file is archived.
+2. The adapter reads it (adapters.py). An unreadable file is rejected whole.
+3. The raw gate (expectations/raw_<table>.json) checks every row; app events are also
+   de-duplicated by messageId (within the run and against raw.app_events).
+4. If more than GROWTHOPS_MAX_BAD_ROW_SHARE of its rows break a rule, the file is
+   rejected whole; otherwise, in ONE DuckDB transaction: the rows of an earlier version of
+   the same file name are removed, good rows go to raw.<table>, bad rows to
+   raw.quarantine_rows (rule, reason, raw record), and the manifest row records
+   rows_in = rows_loaded + rows_quarantined.
+5. The file leaves landing/: to archive/ (loaded) or quarantine/ with a .reason.txt.
+
+A crash before the commit leaves the file in landing/ for the next run; a crash between
+commit and move makes the next run see an identical re-delivery. Either way, once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from growthops import landing, quality, tracking_plan, warehouse
+from growthops.config import Settings, settings
+from growthops.ingest.adapters import ADAPTERS, FileRejectedError, Parsed, adapter_for
+from growthops.ingest.schema import RAW_SCHEMA, TABLE_COLUMNS, all_ddl
+
+log = logging.getLogger(__name__)
+
+# Below this many rows a file's bad-row share is too coarse to judge it by (1 bad row of
+# 10 is 10%): small files load their good rows and quarantine the rest.
+MIN_ROWS_FOR_SHARE = 20
+# Files parsed and gated together; bounds memory on large backlogs.
+CHUNK_ROWS = 400_000
+RULE_DUPLICATE = "unique_message_id"
+
+
+@dataclass
+class FileOutcome:
+    source_file: str  # path under landing/, e.g. channel/google_ads/x.csv
+    sha256: str
+    outcome: str  # loaded | replaced_previous | rejected | duplicate
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    detail: str = ""
+    moved_to: str = ""
+
+
+@dataclass
+class IngestReport:
+    family: str
+    load_id: str
+    files: list[FileOutcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def _sum(self, attr: str) -> int:
+        return sum(getattr(f, attr) for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return self._sum("rows_loaded")
+
+    @property
+    def rows_quarantined(self) -> int:
+        return self._sum("rows_quarantined")
+
+    def count(self, *outcomes: str) -> int:
+        return sum(1 for f in self.files if f.outcome in outcomes)
+
+    def extra(self) -> dict[str, Any]:
+        """What the raw_<family> asset event carries."""
+        return {
+            "load_id": self.load_id,
+            "files": len(self.files),
+            "files_loaded": self.count("loaded", "replaced_previous"),
+            "files_rejected": self.count("rejected"),
+            "files_duplicate": self.count("duplicate"),
+            "rows": self.rows_loaded,
+            "rows_quarantined": self.rows_quarantined,
+        }
+
+    def summary(self) -> str:
+        lines = [
+            f"ingest {self.family} {self.load_id}: {len(self.files)} files, "
+            f"{self.rows_loaded} rows loaded, {self.rows_quarantined} quarantined, "
+            f"{self.count('rejected')} files rejected, {self.count('duplicate')} duplicates"
+        ]
+        lines += [
+            f"  {f.outcome:<17} {f.source_file}: in={f.rows_in} loaded={f.rows_loaded} "
+            f"quarantined={f.rows_quarantined}{' - ' + f.detail if f.detail else ''}"
+            for f in self.files
+            if f.outcome != "loaded" or f.rows_quarantined
+        ]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+@dataclass
+class _Work:
+    path: Path
+    source_file: str
+    relative: PurePosixPath  # under landing/<family>/
+    data: bytes
+    sha256: str
+    parsed: Parsed | None = None
+    reject_reason: str | None = None
+    bad: dict[int, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
+    duplicates: dict[int, str] = field(default_factory=dict)
+
+
+def ingest(family: str, cfg: Settings | None = None) -> IngestReport:
+    """Ingest every pending file of `family`; safe to call at any time, any number of times."""
+    if family not in landing.FAMILIES:
+        raise ValueError(f"unknown family {family!r}; expected one of {landing.FAMILIES}")
+    cfg = cfg or settings()
+    now = datetime.now(UTC)
+    report = IngestReport(family, f"{family}_{now:%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}")
+    pending = landing.pending_files(cfg.landing_dir, family)
+    if not pending:
+        log.info("ingest %s: no pending files in %s", family, cfg.landing_dir / family)
+        return report
+    # FX rates first: the spend gate checks currencies against them.
+    pending.sort(key=lambda p: (0 if "fx_rates" in p.parts else 1, str(p)))
+    with warehouse.writer(cfg.pipeline_db, cfg.lock_retry_seconds) as con:
+        con.execute(all_ddl())
+        chunk: list[_Work] = []
+        chunk_rows = 0
+        seen: dict[str, str] = {}
+        for path in pending:
+            work = _read(path, cfg, family)
+            if _is_duplicate(con, work, seen, report, cfg):
+                continue
+            seen[work.sha256] = work.source_file
+            _parse(work, family)
+            chunk.append(work)
+            chunk_rows += work.parsed.rows_in if work.parsed else 0
+            if chunk_rows >= CHUNK_ROWS:
+                _finish_chunk(con, chunk, family, report, cfg, now)
+                chunk, chunk_rows = [], 0
+        _finish_chunk(con, chunk, family, report, cfg, now)
+    log.info("%s", report.summary())
+    return report
+
+
+def _read(path: Path, cfg: Settings, family: str) -> _Work:
+    data = path.read_bytes()
+    relative = PurePosixPath(path.relative_to(cfg.landing_dir / family).as_posix())
+    return _Work(
+        path=path,
+        source_file=f"{family}/{relative}",
+        relative=relative,
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def _is_duplicate(
+    con: duckdb.DuckDBPyConnection,
+    work: _Work,
+    seen_this_run: dict[str, str],
+    report: IngestReport,
+    cfg: Settings,
+) -> bool:
+    """An identical file was processed before: log the delivery, move the file, change nothing."""
+    row = con.execute(
+        f"select status, source_file, load_id from {RAW_SCHEMA}.ingest_manifest "
+        "where file_sha256 = ?",
+        [work.sha256],
+    ).fetchone()
+    if row is None and work.sha256 not in seen_this_run:
+        return False
+    status, original, load_id = (
+        row if row else ("processed", seen_this_run[work.sha256], report.load_id)
+    )
+    detail = f"identical to {original} ({status} in {load_id}); nothing changed"
+    if status == "rejected":
+        detail += " - fix the file before delivering it again"
+    _log_delivery(con, report, work, "duplicate", detail)
+    dest = landing.move_out(
+        work.path,
+        cfg.data_root / "archive" / report.family / report.load_id,
+        Path(str(work.relative)),
+    )
+    report.files.append(
+        FileOutcome(work.source_file, work.sha256, "duplicate", detail=detail, moved_to=str(dest))
+    )
+    return True
+
+
+def _parse(work: _Work, family: str) -> None:
+    if not work.data:
+        work.reject_reason = (
+            f"{work.source_file} is empty (0 bytes): the export produced nothing or the copy "
+            f"failed. Deliver the file again."
+        )
+        return
+    try:
+        work.parsed = adapter_for(family, work.relative)(work.data, work.source_file)
+    except FileRejectedError as exc:
+        work.reject_reason = str(exc)
+    except UnicodeDecodeError as exc:
+        work.reject_reason = f"{work.source_file} cannot be decoded ({exc}); check its encoding."
+
+
+# ------------------------------------------------------------------------ gate
+
+
+def _gate_parameters(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    currencies = [
+        r[0] for r in con.execute(f"select distinct currency from {RAW_SCHEMA}.fx_rates").fetchall()
+    ]
+    return {
+        "platforms": sorted(ADAPTERS["channel"].keys() - {"fx_rates"}),
+        "known_currencies": sorted(set(currencies)),
+        "message_types": sorted(tracking_plan.MESSAGE_TYPES),
+        "track_events": sorted(tracking_plan.TRACK_EVENTS),
+    }
+
+
+def _gate(
+    con: duckdb.DuckDBPyConnection, works: list[_Work], cfg: Settings, report: IngestReport
+) -> None:
+    """Run each table's suite over the chunk's rows; record failing rows per file."""
+    by_table: dict[str, list[_Work]] = defaultdict(list)
+    for w in works:
+        if w.parsed is not None:
+            by_table[w.parsed.table].append(w)
+    params = _gate_parameters(con)
+    for table, members in by_table.items():
+        frames, owners = [], []
+        for i, w in enumerate(members):
+            f = w.parsed.rows.assign(_file=i)  # type: ignore[union-attr]
+            frames.append(f)
+            owners.append(w)
+        batch = pd.concat(frames, ignore_index=True)
+        batch[quality.ROW_ID] = range(len(batch))
+        result = quality.validate(batch, cfg.expectations_dir / f"raw_{table}.json", params)
+        for rule in result.rules:
+            if rule.error:
+                raise RuntimeError(
+                    f"expectation {rule.rule} in expectations/raw_{table}.json could not run: {rule.error}"
+                )
+            if rule.success:
+                continue
+            if not rule.blocking:
+                report.warnings.append(
+                    f"{table}: {len(rule.failing_rows)} rows: {rule.reason} [{rule.rule}]"
+                )
+                continue
+            for row_id in rule.failing_rows:
+                rec = batch.iloc[row_id]
+                w = owners[int(rec["_file"])]
+                shown = ", ".join(f"{c}={_short(rec[c])}" for c in rule.show if c in rec)
+                reason = (
+                    f"{w.source_file} row {int(rec['row_number'])}: {rule.reason} [{rule.rule}]"
+                )
+                w.bad[int(rec["row_number"])].append(
+                    (rule.rule, reason + (f"; {shown}" if shown else ""))
+                )
+
+
+def _short(value: object, limit: int = 160) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _find_duplicate_events(con: duckdb.DuckDBPyConnection, works: list[_Work]) -> None:
+    """messageId seen earlier in this run, or already in raw.app_events from another file."""
+    first_seen: dict[str, str] = {}
+    candidates = []
+    for w in works:
+        if w.parsed is None or w.parsed.table != "app_events":
+            continue
+        rows = w.parsed.rows
+        for n, mid in zip(rows["row_number"], rows["message_id"], strict=True):
+            if mid is None or pd.isna(mid) or int(n) in w.bad:
+                continue
+            if mid in first_seen:
+                w.duplicates[int(n)] = f"messageId {mid} already delivered in {first_seen[mid]}"
+            else:
+                first_seen[mid] = f"{w.source_file} row {int(n)}"
+                candidates.append((mid, w.source_file))
+    if not candidates:
+        return
+    ids = pd.DataFrame(candidates, columns=["message_id", "source_file"])
+    con.register("_candidate_ids", ids)
+    try:
+        loaded = con.execute(
+            f"""select c.message_id, any_value(a.source_file || ' row ' || a.row_number)
+                from _candidate_ids c join {RAW_SCHEMA}.app_events a using (message_id)
+                where a.source_file <> c.source_file group by c.message_id"""
+        ).fetchall()
+    finally:
+        con.unregister("_candidate_ids")
+    if not loaded:
+        return
+    where = dict(loaded)
+    for w in works:
+        if w.parsed is None or w.parsed.table != "app_events":
+            continue
+        for n, mid in zip(w.parsed.rows["row_number"], w.parsed.rows["message_id"], strict=True):
+            if mid in where and int(n) not in w.duplicates and int(n) not in w.bad:
+                w.duplicates[int(n)] = f"messageId {mid} already loaded from {where[mid]}"
+
+
+# ------------------------------------------------------------------------ load
+
+
+def _finish_chunk(
+    con: duckdb.DuckDBPyConnection,
+    works: list[_Work],
+    family: str,
+    report: IngestReport,
+    cfg: Settings,
+    now: datetime,
+) -> None:
+    if not works:
+        return
+    # FX files are committed before spend is gated, so a new currency's first rates count.
+    fx = [w for w in works if w.parsed is not None and w.parsed.table == "fx_rates"]
+    rest = [w for w in works if w not in fx]
+    for group in (fx, rest):
+        if not group:
+            continue
+        _gate(con, group, cfg, report)
+        _find_duplicate_events(con, group)
+        for w in group:
+            _commit_file(con, w, family, report, cfg, now)
+
+
+def _commit_file(
+    con: duckdb.DuckDBPyConnection,
+    w: _Work,
+    family: str,
+    report: IngestReport,
+    cfg: Settings,
+    now: datetime,
+) -> None:
+    parsed = w.parsed
+    if parsed is not None and w.reject_reason is None:
+        bad_rows = {r.row_number for r in parsed.rejects} | set(w.bad)
+        rows_in = parsed.rows_in
+        if rows_in >= MIN_ROWS_FOR_SHARE and len(bad_rows) / rows_in > cfg.max_bad_row_share:
+            rules = Counter(r.rule for r in parsed.rejects)
+            rules.update(rule for problems in w.bad.values() for rule, _ in problems)
+            examples = [r.reason for r in parsed.rejects[:2]] + [
+                p[0][1] for _, p in sorted(w.bad.items())[:3]
+            ]
+            w.reject_reason = (
+                f"{w.source_file}: {len(bad_rows)} of {rows_in} rows ({len(bad_rows) / rows_in:.1%}) "
+                f"break a rule, above GROWTHOPS_MAX_BAD_ROW_SHARE={cfg.max_bad_row_share:g}. "
+                f"Rules broken: {dict(rules.most_common())}. Examples: " + " | ".join(examples)
+            )
+    if w.reject_reason is not None:
+        _reject_file(con, w, family, report, cfg, now)
+        return
+    assert parsed is not None
+    quarantine = [(r.row_number, r.rule, r.reason, r.raw_record) for r in parsed.rejects]
+    raw_by_row = dict(zip(parsed.rows["row_number"], parsed.rows["raw_record"], strict=True))
+    for n, problems in sorted(w.bad.items()):
+        for rule, reason in problems:
+            quarantine.append((n, rule, reason, raw_by_row.get(n)))
+    for n, why in sorted(w.duplicates.items()):
+        quarantine.append(
+            (
+                n,
+                RULE_DUPLICATE,
+                f"{w.source_file} row {n}: {why}; not loaded again",
+                raw_by_row.get(n),
+            )
+        )
+    skip = set(w.bad) | set(w.duplicates)
+    good = parsed.rows[~parsed.rows["row_number"].isin(skip)]
+    previous = con.execute(
+        f"select file_sha256 from {RAW_SCHEMA}.ingest_manifest "
+        "where family = ? and source_file = ? and status = 'loaded'",
+        [family, w.source_file],
+    ).fetchall()
+    rows_quarantined = len({q[0] for q in quarantine})
+    con.execute("begin transaction")
+    try:
+        if previous:
+            _remove_previous_version(con, family, w.source_file, parsed.table)
+        _insert_rows(con, parsed.table, good, report.load_id, w.source_file)
+        if quarantine:
+            con.executemany(
+                f"insert into {RAW_SCHEMA}.quarantine_rows values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        report.load_id,
+                        family,
+                        w.source_file,
+                        n,
+                        rule,
+                        reason,
+                        raw,
+                        now.replace(tzinfo=None),
+                    )
+                    for n, rule, reason, raw in quarantine
+                ],
+            )
+        outcome = "replaced_previous" if previous else "loaded"
+        detail = (
+            f"replaced the rows of the earlier version ({previous[0][0][:12]}…)" if previous else ""
+        )
+        _write_manifest(
+            con,
+            w,
+            family,
+            report.load_id,
+            "loaded",
+            parsed.rows_in,
+            len(good),
+            rows_quarantined,
+            None,
+            now,
+        )
+        _log_delivery(con, report, w, outcome, detail or None)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    assert parsed.rows_in == len(good) + rows_quarantined, (w.source_file, parsed.rows_in)
+    dest = landing.move_out(
+        w.path, cfg.data_root / "archive" / family / report.load_id, Path(str(w.relative))
+    )
+    report.files.append(
+        FileOutcome(
+            w.source_file,
+            w.sha256,
+            outcome,
+            parsed.rows_in,
+            len(good),
+            rows_quarantined,
+            detail,
+            str(dest),
+        )
+    )
+    report.warnings.extend(parsed.warnings)
+
+
+def _remove_previous_version(
+    con: duckdb.DuckDBPyConnection, family: str, source_file: str, table: str
+) -> None:
+    con.execute(f"delete from {RAW_SCHEMA}.{table} where source_file = ?", [source_file])
+    con.execute(
+        f"delete from {RAW_SCHEMA}.quarantine_rows where family = ? and source_file = ?",
+        [family, source_file],
+    )
+    con.execute(
+        f"update {RAW_SCHEMA}.ingest_manifest set status = 'replaced' "
+        "where family = ? and source_file = ? and status = 'loaded'",
+        [family, source_file],
+    )
+
+
+def _insert_rows(
+    con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame, load_id: str, source_file: str
+) -> None:
+    if rows.empty:
+        return
+    frame = rows.copy()
+    for name, type_ in TABLE_COLUMNS[table]:
+        if type_.startswith("DECIMAL") and frame[name].dtype == object:
+            # exact decimal text, so spend reconciles to the cent
+            frame[name] = [
+                None
+                if v is None or (isinstance(v, float) and pd.isna(v))
+                else str(v)
+                if isinstance(v, Decimal)
+                else v
+                for v in frame[name]
+            ]
+    select = ", ".join(f'cast("{name}" as {type_})' for name, type_ in TABLE_COLUMNS[table])
+    con.register("_rows", frame)
+    try:
+        con.execute(
+            f"insert into {RAW_SCHEMA}.{table} select ?, ?, row_number, {select} from _rows",
+            [load_id, source_file],
+        )
+    finally:
+        con.unregister("_rows")
+
+
+def _write_manifest(
+    con: duckdb.DuckDBPyConnection,
+    w: _Work,
+    family: str,
+    load_id: str,
+    status: str,
+    rows_in: int,
+    rows_loaded: int,
+    rows_quarantined: int,
+    reason: str | None,
+    now: datetime,
+) -> None:
+    con.execute(
+        f"insert into {RAW_SCHEMA}.ingest_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            w.sha256,
+            family,
+            w.source_file,
+            len(w.data),
+            load_id,
+            status,
+            rows_in,
+            rows_loaded,
+            rows_quarantined,
+            reason,
+            now.replace(tzinfo=None),
+        ],
+    )
+
+
+def _log_delivery(
+    con: duckdb.DuckDBPyConnection, report: IngestReport, w: _Work, outcome: str, detail: str | None
+) -> None:
+    con.execute(
+        f"insert into {RAW_SCHEMA}.ingest_deliveries values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            report.load_id,
+            report.family,
+            w.source_file,
+            w.sha256,
+            outcome,
+            detail,
+            datetime.now(UTC).replace(tzinfo=None),
+        ],
+    )
+
+
+def _reject_file(
+    con: duckdb.DuckDBPyConnection,
+    w: _Work,
+    family: str,
+    report: IngestReport,
+    cfg: Settings,
+    now: datetime,
+) -> None:
+    rows_in = w.parsed.rows_in if w.parsed else 0
+    reason = str(w.reject_reason)
+    con.execute("begin transaction")
+    try:
+        _write_manifest(
+            con, w, family, report.load_id, "rejected", rows_in, 0, rows_in, reason, now
+        )
+        _log_delivery(con, report, w, "rejected", reason)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    dest = landing.move_out(
+        w.path, cfg.quarantine_dir / family / report.load_id, Path(str(w.relative))
+    )
+    dest.with_name(dest.name + ".reason.txt").write_text(
+        f"file:      {w.source_file}\n"
+        f"sha256:    {w.sha256}\n"
+        f"load:      {report.load_id} at {now:%Y-%m-%d %H:%M:%S} UTC\n"
+        f"reason:    {reason}\n"
+        f"what next: fix the file and drop it into {cfg.landing_dir / family / str(w.relative.parent)}/ "
+        f"again under the same name ({w.relative.name}). It loads like a new file; an identical "
+        f"copy of this rejected one is ignored.\n",
+        encoding="utf-8",
+    )
+    report.files.append(
+        FileOutcome(w.source_file, w.sha256, "rejected", rows_in, 0, rows_in, reason, str(dest))
+    )

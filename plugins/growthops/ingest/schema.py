@@ -1,0 +1,153 @@
+"""The raw layer: one canonical table per kind of landed data, plus the ingest bookkeeping.
+
+Every raw row carries `load_id`, `source_file` (path under landing/) and `row_number`
+(1-based record number in that file), and keeps the source record as received
+(`raw_record`) next to its normalized columns.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+RAW_SCHEMA: Final = "raw"
+
+# Columns every raw data table starts with (filled by the loader, not the adapters).
+LINEAGE_COLUMNS: Final = (
+    ("load_id", "VARCHAR NOT NULL"),
+    ("source_file", "VARCHAR NOT NULL"),
+    ("row_number", "BIGINT NOT NULL"),
+)
+
+# Canonical columns per raw table (what adapters produce), in order.
+TABLE_COLUMNS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    # One common spend column set across platforms (after fivetran/dbt_ad_reporting).
+    "channel_spend": (
+        ("report_date", "DATE"),
+        ("platform", "VARCHAR"),
+        ("account_id", "VARCHAR"),
+        ("account_name", "VARCHAR"),
+        ("account_timezone", "VARCHAR"),
+        ("campaign_id", "VARCHAR"),
+        ("campaign_name", "VARCHAR"),
+        ("ad_group_id", "VARCHAR"),
+        ("ad_group_name", "VARCHAR"),
+        ("keyword_id", "VARCHAR"),
+        ("keyword_text", "VARCHAR"),
+        ("match_type", "VARCHAR"),
+        ("impressions", "BIGINT"),
+        ("clicks", "BIGINT"),
+        ("spend", "DECIMAL(18, 6)"),  # in `currency`, normalized from micros / fen / strings
+        ("currency", "VARCHAR"),
+        ("conversions", "DOUBLE"),
+        ("conversion_value", "DECIMAL(18, 6)"),
+        ("raw_spend", "VARCHAR"),  # the spend exactly as the source wrote it
+        ("raw_record", "JSON"),
+    ),
+    "fx_rates": (
+        ("rate_date", "DATE"),
+        ("currency", "VARCHAR"),
+        ("usd_per_unit", "DECIMAL(18, 8)"),
+        ("raw_record", "JSON"),
+    ),
+    # Segment-shaped events: typed columns for what the models use, the whole message kept.
+    "app_events": (
+        ("message_id", "VARCHAR"),
+        ("type", "VARCHAR"),
+        ("event", "VARCHAR"),
+        ("screen_name", "VARCHAR"),
+        ("anonymous_id", "VARCHAR"),
+        ("user_id", "VARCHAR"),
+        ("event_at", "TIMESTAMP"),  # UTC: received_at - (sent_at - client_timestamp)
+        ("client_timestamp", "TIMESTAMP"),  # UTC, device clock
+        ("sent_at", "TIMESTAMP"),  # UTC, device clock
+        ("received_at", "TIMESTAMP"),  # UTC, collector clock
+        ("clock_skew_seconds", "DOUBLE"),  # sent_at - received_at (device clock error)
+        ("utm_source", "VARCHAR"),
+        ("utm_medium", "VARCHAR"),
+        ("utm_campaign", "VARCHAR"),
+        ("utm_term", "VARCHAR"),
+        ("utm_content", "VARCHAR"),
+        ("device_timezone", "VARCHAR"),
+        ("properties", "JSON"),
+        ("traits", "JSON"),
+        ("raw_record", "JSON"),
+    ),
+    "content_items": (
+        ("content_id", "VARCHAR"),
+        ("platform", "VARCHAR"),
+        ("content_type", "VARCHAR"),
+        ("title", "VARCHAR"),
+        ("author", "VARCHAR"),
+        ("published_at", "TIMESTAMP"),  # UTC
+        ("tags", "VARCHAR[]"),
+        ("url", "VARCHAR"),
+        ("raw_record", "JSON"),
+    ),
+    "content_daily_stats": (
+        ("stat_date", "DATE"),
+        ("content_id", "VARCHAR"),
+        ("platform", "VARCHAR"),
+        ("views", "BIGINT"),
+        ("likes", "BIGINT"),
+        ("comments", "BIGINT"),
+        ("shares", "BIGINT"),
+        ("favorites", "BIGINT"),
+        ("raw_record", "JSON"),
+    ),
+}
+
+# Which raw tables each family loads (and so which Asset a family's ingest DAG updates).
+FAMILY_TABLES: Final[dict[str, tuple[str, ...]]] = {
+    "channel": ("channel_spend", "fx_rates"),
+    "app": ("app_events",),
+    "content": ("content_items", "content_daily_stats"),
+}
+
+BOOKKEEPING_DDL: Final = f"""
+create schema if not exists {RAW_SCHEMA};
+-- One row per distinct file content (sha256) the pipeline processed: exactly-once key.
+create table if not exists {RAW_SCHEMA}.ingest_manifest (
+    file_sha256 varchar primary key,
+    family varchar not null,
+    source_file varchar not null,
+    file_bytes bigint not null,
+    load_id varchar not null,
+    status varchar not null,          -- loaded | rejected | replaced
+    rows_in bigint not null,
+    rows_loaded bigint not null,
+    rows_quarantined bigint not null,
+    reason varchar,
+    loaded_at timestamp not null
+);
+-- Every delivery, including identical re-deliveries (which change nothing).
+create table if not exists {RAW_SCHEMA}.ingest_deliveries (
+    load_id varchar not null,
+    family varchar not null,
+    source_file varchar not null,
+    file_sha256 varchar not null,
+    outcome varchar not null,         -- loaded | replaced_previous | rejected | duplicate
+    detail varchar,
+    delivered_at timestamp not null
+);
+-- Rows that broke a rule: the rule, a sentence a person can act on, the record as received.
+create table if not exists {RAW_SCHEMA}.quarantine_rows (
+    load_id varchar not null,
+    family varchar not null,
+    source_file varchar not null,
+    row_number bigint not null,
+    rule varchar not null,
+    reason varchar not null,
+    raw_record varchar,
+    quarantined_at timestamp not null
+);
+"""
+
+
+def table_ddl(table: str) -> str:
+    columns = (*LINEAGE_COLUMNS, *TABLE_COLUMNS[table])
+    body = ",\n    ".join(f"{name} {type_}" for name, type_ in columns)
+    return f"create table if not exists {RAW_SCHEMA}.{table} (\n    {body}\n);"
+
+
+def all_ddl() -> str:
+    return BOOKKEEPING_DDL + "\n".join(table_ddl(t) for t in TABLE_COLUMNS)

@@ -1,0 +1,58 @@
+"""The pipeline's DuckDB file: one writer at a time, bounded wait on its lock.
+
+DuckDB allows one writing process per file. Airflow serializes writers with a one-slot
+pool; this module covers what the pool cannot (a person's shell, a stray process): it
+retries the lock with backoff up to GROWTHOPS_LOCK_RETRY_SECONDS, then fails with a
+message saying who to look for.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+
+class WarehouseLockedError(RuntimeError):
+    """The DuckDB file stayed locked by another process for longer than allowed."""
+
+
+def _is_lock_error(exc: duckdb.Error) -> bool:
+    text = str(exc)
+    return "lock" in text.lower() and ("Could not set lock" in text or "Conflicting lock" in text)
+
+
+def connect(
+    path: Path, *, read_only: bool = False, wait_seconds: float = 60.0
+) -> duckdb.DuckDBPyConnection:
+    """Open `path`, retrying while another process holds its lock (bounded)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.1
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseLockedError(
+                    f"{path} is locked by another process (waited {wait_seconds:g}s, "
+                    f"GROWTHOPS_LOCK_RETRY_SECONDS). DuckDB allows one writer: find it with "
+                    f"`fuser {path}` and stop it, or wait and re-run this task. ({exc})"
+                ) from exc
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 5.0)
+
+
+@contextmanager
+def writer(path: Path, wait_seconds: float = 60.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A write connection that is always closed (releasing the file lock)."""
+    con = connect(path, wait_seconds=wait_seconds)
+    try:
+        yield con
+    finally:
+        con.close()
