@@ -46,7 +46,7 @@ def move_out(path: Path, dest_dir: Path, relative: Path) -> Path:
     dest = dest_dir / relative
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        os.replace(path, dest)
+        path.replace(dest)
     except OSError:
         shutil.move(str(path), dest)
     return dest

@@ -23,8 +23,8 @@ import pytest
 from growthops import tracking_plan
 from growthops.demo.generate import drip, generate
 from growthops.demo.simulate import DemoConfig
-from growthops.landing import iter_complete_files
 from growthops.demo.world import SCALES
+from growthops.landing import iter_complete_files
 
 DIRT_RATE = 0.05
 # Reporting time zone of each demo ad account (README, "Demo accounts").

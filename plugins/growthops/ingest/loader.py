@@ -252,7 +252,8 @@ def _gate(
         for rule in result.rules:
             if rule.error:
                 raise RuntimeError(
-                    f"expectation {rule.rule} in expectations/raw_{table}.json could not run: {rule.error}"
+                    f"expectation {rule.rule} in expectations/raw_{table}.json "
+                    f"could not run: {rule.error}"
                 )
             if rule.success:
                 continue
@@ -361,8 +362,8 @@ def _commit_file(
                 p[0][1] for _, p in sorted(w.bad.items())[:3]
             ]
             w.reject_reason = (
-                f"{w.source_file}: {len(bad_rows)} of {rows_in} rows ({len(bad_rows) / rows_in:.1%}) "
-                f"break a rule, above GROWTHOPS_MAX_BAD_ROW_SHARE={cfg.max_bad_row_share:g}. "
+                f"{w.source_file}: {len(bad_rows)} of {rows_in} rows "
+                f"({len(bad_rows) / rows_in:.1%}) break a rule, above GROWTHOPS_MAX_BAD_ROW_SHARE={cfg.max_bad_row_share:g}. "
                 f"Rules broken: {dict(rules.most_common())}. Examples: " + " | ".join(examples)
             )
     if w.reject_reason is not None:
@@ -571,7 +572,8 @@ def _reject_file(
         f"sha256:    {w.sha256}\n"
         f"load:      {report.load_id} at {now:%Y-%m-%d %H:%M:%S} UTC\n"
         f"reason:    {reason}\n"
-        f"what next: fix the file and drop it into {cfg.landing_dir / family / str(w.relative.parent)}/ "
+        f"what next: fix the file and drop it into "
+        f"{cfg.landing_dir / family / str(w.relative.parent)}/ "
         f"again under the same name ({w.relative.name}). It loads like a new file; an identical "
         f"copy of this rejected one is ignored.\n",
         encoding="utf-8",
