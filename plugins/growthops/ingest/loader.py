@@ -363,7 +363,8 @@ def _commit_file(
             ]
             w.reject_reason = (
                 f"{w.source_file}: {len(bad_rows)} of {rows_in} rows "
-                f"({len(bad_rows) / rows_in:.1%}) break a rule, above GROWTHOPS_MAX_BAD_ROW_SHARE={cfg.max_bad_row_share:g}. "
+                f"({len(bad_rows) / rows_in:.1%}) break a rule, above "
+                f"GROWTHOPS_MAX_BAD_ROW_SHARE={cfg.max_bad_row_share:g}. "
                 f"Rules broken: {dict(rules.most_common())}. Examples: " + " | ".join(examples)
             )
     if w.reject_reason is not None:
