@@ -1,0 +1,86 @@
+"""growthops ingest DAGs (Airflow 3.3): landing/<family>/ -> raw.* in the pipeline DuckDB.
+
+Thin on purpose: the logic is `growthops.ingest.loader.ingest`, imported inside the task so
+parsing this file stays cheap. One DAG per family: ingest_channel, ingest_app, ingest_content.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, dag, task
+
+from growthops.airflow_env import DUCKDB_POOL
+from growthops.config import settings
+from growthops.landing import FAMILIES
+from growthops.triggers import LandingWatcher
+
+# How often the ingest DAGs run even if no event arrives (lost or merged events).
+SAFETY_NET_CRON = "*/30 * * * *"
+
+DOC = """
+### Ingest `{family}` files
+
+**Wakes up** when a complete file lands in `landing/{family}/` (the `LandingWatcher`
+event trigger on asset `landing_{family}`), and every 30 minutes as a safety net. Every
+run takes **all** pending files, so merged or lost events lose nothing.
+
+**Per file** (name order): sha256 -> identical re-delivery is a no-op; the adapter reads the
+native format; the Great Expectations raw gate (`expectations/raw_*.json`) checks every
+row; good rows, quarantined rows and the manifest row are written in one DuckDB
+transaction; the file moves to `archive/` or, rejected whole, to `quarantine/` with a
+`.reason.txt`. `rows_in = rows_loaded + rows_quarantined` for every file.
+
+**Emits** asset `raw_{family}` with `extra` = files / rows / rows_quarantined, which
+schedules the transform. A run with nothing pending is *skipped* (no asset event).
+
+Runs in pool `{pool}` (one slot): DuckDB allows one writer per file.
+"""
+
+
+def build_ingest_dag(family: str):
+    landing_dir = settings().landing_dir / family
+    landing_asset = Asset(
+        name=f"landing_{family}",
+        uri=f"file://{landing_dir}",
+        group="landing",
+        watchers=[
+            AssetWatcher(
+                name=f"landing_{family}_watcher", trigger=LandingWatcher(folder=str(landing_dir))
+            )
+        ],
+    )
+    raw_asset = Asset(name=f"raw_{family}", uri=f"growthops://raw/{family}", group="raw")
+
+    @dag(
+        dag_id=f"ingest_{family}",
+        schedule=AssetOrTimeSchedule(
+            timetable=CronTriggerTimetable(SAFETY_NET_CRON, timezone="UTC"), assets=[landing_asset]
+        ),
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        tags=["growthops", "ingest", family],
+        doc_md=DOC.format(family=family, pool=DUCKDB_POOL),
+        default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=30)},
+    )
+    def ingest_dag():
+        @task(task_id=f"ingest_{family}_files", outlets=[raw_asset], pool=DUCKDB_POOL)
+        def ingest_files(*, outlet_events=None) -> dict:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            from growthops.ingest.loader import ingest
+
+            report = ingest(family)
+            print(report.summary())
+            if not report.files:
+                raise AirflowSkipException(f"nothing pending in landing/{family}/")
+            outlet_events[raw_asset].extra = report.extra()
+            return report.extra()
+
+        ingest_files()
+
+    return ingest_dag()
+
+
+for _family in FAMILIES:
+    build_ingest_dag(_family)
