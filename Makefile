@@ -10,11 +10,12 @@ UV_VERSION := 0.13.8
 
 export GROWTHOPS_HOME ?= $(CURDIR)
 
-.PHONY: help install run test test-all lint format lock demo clean
+.PHONY: help install run up test lint format lock clean
 
 help:
 	@echo "make run    - install (first time) and run the main job on demo data"
 	@echo "make test   - install (first time) and run the test suite"
+	@echo "make up     - Airflow standalone on http://localhost:8080 (DAGs unpaused, event-driven)"
 	@echo "make lint   - ruff + sqlfluff"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
 	@echo "make clean  - remove generated data (keeps .venv)"
@@ -31,6 +32,9 @@ $(STAMP): pyproject.toml requirements.lock
 
 run: $(STAMP)
 	$(VENV)/bin/growthops run
+
+up: $(STAMP)
+	$(VENV)/bin/growthops up
 
 test: $(STAMP)
 	$(PY) -m pytest

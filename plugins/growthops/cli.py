@@ -134,6 +134,32 @@ def _warehouse_summary(cfg) -> str:
     return "\n".join(lines)
 
 
+def cmd_up(args: argparse.Namespace) -> int:
+    """Airflow standalone with the growthops DAGs unpaused; Ctrl-C stops it."""
+    from growthops import standalone
+
+    cfg = settings()
+    for family in ("channel", "app", "content"):
+        (cfg.landing_dir / family).mkdir(parents=True, exist_ok=True)
+    sa = standalone.start(cfg, port=args.port)
+    print(f"starting airflow standalone (log: {sa.log_path}) ...", flush=True)
+    try:
+        seconds = standalone.wait_healthy(sa)
+        print(f"Airflow UI: http://localhost:{args.port}  (healthy after {seconds:.0f}s)")
+        print(
+            f"  user: admin   password: {sa.password}  (from {sa.home}/{standalone.PASSWORD_FILE})"
+        )
+        print(f"  drop files into {cfg.landing_dir}/<family>/ (write, then rename) or run:")
+        print("  .venv/bin/growthops demo drip --interval 5 --batch 10")
+        print("Ctrl-C stops Airflow.", flush=True)
+        sa.process.wait()
+    except KeyboardInterrupt:
+        print("stopping airflow ...")
+    finally:
+        standalone.stop(sa)
+    return 0
+
+
 def _add_world_args(p: argparse.ArgumentParser) -> None:
     from growthops.demo.world import SCALES
 
@@ -165,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     drip.add_argument("--interval", type=float, default=5.0, help="seconds between deliveries")
     drip.add_argument("--batch", type=int, default=1, help="files per delivery")
     drip.set_defaults(func=cmd_demo_drip)
+
+    up = sub.add_parser("up", help="start Airflow standalone (UI, scheduler, triggerer)")
+    up.add_argument("--port", type=int, default=8080)
+    up.set_defaults(func=cmd_up)
 
     cfg = sub.add_parser("config", help="print the effective settings")
     cfg.set_defaults(func=cmd_config)
