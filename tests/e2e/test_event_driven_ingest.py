@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 import socket
 import time
@@ -37,7 +36,9 @@ def _free_port() -> int:
 
 class Api:
     def __init__(self, base_url: str) -> None:
-        token = httpx.post(f"{base_url}/auth/token", json={"username": "admin", "password": PASSWORD})
+        token = httpx.post(
+            f"{base_url}/auth/token", json={"username": "admin", "password": PASSWORD}
+        )
         token.raise_for_status()
         self.client = httpx.Client(
             base_url=f"{base_url}/api/v2",
@@ -88,7 +89,11 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, Set
     try:
         standalone.wait_healthy(sa)
         api = Api(sa.base_url)
-        wait_for(lambda: api.get("/dags/ingest_app")["is_paused"] is False, 120, "ingest_app parsed, unpaused")
+        wait_for(
+            lambda: api.get("/dags/ingest_app")["is_paused"] is False,
+            120,
+            "ingest_app parsed, unpaused",
+        )
         # With catchup=False the safety-net cron fires once right after unpause; let those
         # runs finish so they cannot take the test's files first.
         for family in ("channel", "app", "content"):
@@ -105,7 +110,7 @@ def _deliver(src: Path, dest_dir: Path) -> Path:
     dest = dest_dir / src.name
     tmp = dest_dir / f".{src.name}.part"
     shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)  # the landing contract: write, then rename
+    tmp.replace(dest)  # the landing contract: write, then rename
     return dest
 
 
@@ -114,12 +119,19 @@ def _manifest(cfg: Settings) -> dict[str, tuple[str, int]]:
         return {}
     con = warehouse.connect(cfg.pipeline_db, read_only=True, wait_seconds=2)
     try:
-        return {s: (st, n) for s, st, n in con.execute("select source_file, status, rows_loaded from raw.ingest_manifest").fetchall()}
+        return {
+            s: (st, n)
+            for s, st, n in con.execute(
+                "select source_file, status, rows_loaded from raw.ingest_manifest"
+            ).fetchall()
+        }
     finally:
         con.close()
 
 
-def test_a_dropped_file_starts_its_ingest_run_and_loads(airflow: tuple[Api, Settings, Path]) -> None:
+def test_a_dropped_file_starts_its_ingest_run_and_loads(
+    airflow: tuple[Api, Settings, Path],
+) -> None:
     api, cfg, outbox = airflow
     before = {r["dag_run_id"] for r in api.runs("ingest_app")}
     src = sorted((outbox / "app").glob("*.ndjson.gz"))[30]
@@ -128,12 +140,21 @@ def test_a_dropped_file_starts_its_ingest_run_and_loads(airflow: tuple[Api, Sett
     _deliver(src, cfg.landing_dir / "app")
 
     def new_successful_run() -> dict | None:
-        return next((r for r in api.runs("ingest_app") if r["dag_run_id"] not in before and r["state"] == "success"), None)
+        return next(
+            (
+                r
+                for r in api.runs("ingest_app")
+                if r["dag_run_id"] not in before and r["state"] == "success"
+            ),
+            None,
+        )
 
     run = wait_for(new_successful_run, 180, "an ingest_app run started by the file")
     print(f"\nfile dropped -> ingest_app success in {time.monotonic() - dropped:.1f}s")
     assert run["run_type"] == "asset_triggered"
-    xcom = api.get(f"/dags/ingest_app/dagRuns/{run['dag_run_id']}/taskInstances/ingest_app_files/xcomEntries/return_value")
+    xcom = api.get(
+        f"/dags/ingest_app/dagRuns/{run['dag_run_id']}/taskInstances/ingest_app_files/xcomEntries/return_value"
+    )
     value = xcom["value"] if isinstance(xcom["value"], dict) else json.loads(xcom["value"])
     assert value["rows"] == lines and value["files"] == 1
     assert _manifest(cfg)[f"app/{src.name}"] == ("loaded", lines)
@@ -142,6 +163,7 @@ def test_a_dropped_file_starts_its_ingest_run_and_loads(airflow: tuple[Api, Sett
 
 def test_a_burst_of_20_files_all_load(airflow: tuple[Api, Settings, Path]) -> None:
     api, cfg, outbox = airflow
+    before = {r["dag_run_id"] for r in api.runs("ingest_app")}
     files = sorted((outbox / "app").glob("*.ndjson.gz"))[40:60]
     assert len(files) == 20
     for src in files:
@@ -154,3 +176,6 @@ def test_a_burst_of_20_files_all_load(airflow: tuple[Api, Settings, Path]) -> No
 
     wait_for(all_loaded, 240, "all 20 burst files loaded")
     assert not list((cfg.landing_dir / "app").iterdir())
+    new_runs = [r for r in api.runs("ingest_app") if r["dag_run_id"] not in before]
+    print(f"\n20 files -> {len(new_runs)} run(s): {[r['run_type'] for r in new_runs]}")
+    assert any(r["run_type"] == "asset_triggered" for r in new_runs)
