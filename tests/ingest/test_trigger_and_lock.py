@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -24,10 +25,8 @@ async def _events(trigger: LandingWatcher, n: int, timeout: float) -> list[dict]
             if len(out) >= n:
                 return
 
-    try:
+    with contextlib.suppress(TimeoutError):  # fewer events than asked for: return what came
         await asyncio.wait_for(collect(), timeout)
-    except TimeoutError:
-        pass
     return out
 
 
