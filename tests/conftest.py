@@ -1,4 +1,5 @@
-"""Test session setup: Airflow gets its own home before anything imports it."""
+"""Test session setup: Airflow gets its own home and configuration before anything
+imports it (Airflow reads its configuration once, at first import)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import os
 import tempfile
 from pathlib import Path
 
-# Airflow reads its configuration at first import: point it at a throwaway home now.
+from growthops import airflow_env
+
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="growthops-airflow-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("GROWTHOPS_DATA_ROOT", str(_AIRFLOW_HOME / "data"))
+airflow_env.apply()

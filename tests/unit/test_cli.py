@@ -32,7 +32,7 @@ def test_run_generates_demo_data_once(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     second = _run(["run"], tmp_path)
     assert second.returncode == 0, second.stderr
-    assert "already in" in second.stdout
+    assert "nothing new" in second.stdout
 
 
 def test_bad_setting_is_a_clear_error(tmp_path: Path) -> None:

@@ -128,7 +128,8 @@ def ingest(family: str, cfg: Settings | None = None) -> IngestReport:
         raise ValueError(f"unknown family {family!r}; expected one of {landing.FAMILIES}")
     cfg = cfg or settings()
     now = datetime.now(UTC)
-    report = IngestReport(family, f"{family}_{now:%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}")
+    # sortable: incremental models take loads with a greater id (runs are serialized by the pool)
+    report = IngestReport(family, f"{family}_{now:%Y%m%dT%H%M%S%f}_{uuid.uuid4().hex[:6]}")
     pending = landing.pending_files(cfg.landing_dir, family)
     if not pending:
         log.info("ingest %s: no pending files in %s", family, cfg.landing_dir / family)
