@@ -1,0 +1,73 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='source_file',
+        on_schema_change='fail'
+    )
+}}
+-- One row per app event, with its reporting-time-zone day, the properties the marts use,
+-- and its utm touch classified into a channel.
+--
+-- Incremental by arrival, not by event time: each run takes the rows of loads newer than
+-- the newest load already here, so a late event (days after its day) is never missed, and
+-- a file delivered again under its name replaces its rows (delete+insert on source_file).
+-- The marts are rebuilt from this table, so an incremental run equals a full refresh.
+with
+
+events as (
+
+    select * from {{ ref('stg_app__events') }}
+    {% if is_incremental() %}
+    where source_file in (
+        select source_file from {{ ref('stg_app__events') }}
+        where load_id > (select coalesce(max(load_id), '') from {{ this }})
+    )
+    {% endif %}
+
+),
+
+channels as (
+
+    select * from {{ ref('channel_mapping') }}
+
+),
+
+enriched as (
+
+    select
+        events.message_id,
+        events.message_type,
+        events.event_name,
+        events.screen_name,
+        events.anonymous_id,
+        events.user_id,
+        events.event_at,
+        {{ reporting_date('events.event_at') }} as event_date,
+        events.received_at,
+        events.utm_source,
+        events.utm_medium,
+        events.utm_campaign,
+        events.utm_term,
+        events.utm_content,
+        case
+            when events.utm_source is null and events.utm_medium is null then 'direct'
+            else coalesce(channels.channel, 'other')
+        end as touch_channel,
+        channels.platform as touch_platform,
+        {{ json_text('events.properties', 'content_id') }} as content_id,
+        cast({{ json_text('events.properties', 'revenue') }} as decimal(18, 6)) as revenue,
+        {{ json_text('events.properties', 'currency') }} as revenue_currency,
+        {{ json_text('events.properties', 'invite_code') }} as invite_code,
+        {{ json_text('events.properties', 'referrer_user_id') }} as referrer_user_id,
+        events.properties,
+        events.load_id,
+        events.source_file
+    from events
+    left join channels
+        on events.utm_source = channels.utm_source
+        and events.utm_medium = channels.utm_medium
+
+)
+
+select * from enriched
