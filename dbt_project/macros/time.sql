@@ -34,7 +34,8 @@
     json_extract_string({{ column }}, '$.{{ key }}')
 {%- endmacro %}
 
-{#- Divide, NULL when the denominator is 0 or NULL (rates, CPA, ROAS). -#}
+{#- Divide, NULL when the denominator is 0 or NULL (rates, CPA, ROAS); double precision
+    (dbt.type_float() is single precision on DuckDB). -#}
 {% macro safe_divide(numerator, denominator) -%}
-    cast({{ numerator }} as {{ dbt.type_float() }}) / nullif({{ denominator }}, 0)
+    cast({{ numerator }} as double precision) / nullif({{ denominator }}, 0)
 {%- endmacro %}
