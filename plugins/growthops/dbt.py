@@ -1,0 +1,126 @@
+"""Run dbt as a subprocess and read back what it did, model by model.
+
+A subprocess, not the in-process dbtRunner: dbtRunner can keep DuckDB file locks until its
+process ends (dbt-labs/dbt-core#11980), and the pipeline needs the lock back for the gates
+and the publish step. dbt's target/ and logs/ live under the data root, so runs against
+different data roots never share state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from growthops.config import Settings, settings
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    name: str
+    resource_type: str  # model | test | unit_test | seed
+    status: str  # success | error | fail | warn | pass | skipped
+    seconds: float
+    rows: int | None
+    message: str
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("error", "fail")
+
+
+@dataclass
+class DbtResult:
+    args: list[str]
+    returncode: int
+    results: list[NodeResult] = field(default_factory=list)
+    output: str = ""
+
+    @property
+    def success(self) -> bool:
+        return self.returncode == 0
+
+    def failures(self) -> list[NodeResult]:
+        return [r for r in self.results if r.failed]
+
+    def table(self) -> str:
+        """Per-node results as a fixed-width table (what the Airflow task log shows)."""
+        lines = [f"{'status':<8} {'type':<9} {'seconds':>7} {'rows':>10}  node"]
+        for r in self.results:
+            rows = "" if r.rows is None else f"{r.rows:,}"
+            lines.append(
+                f"{r.status:<8} {r.resource_type:<9} {r.seconds:7.2f} {rows:>10}  {r.name}"
+            )
+            if r.failed:
+                lines.append(f"{'':>38}  -> {r.message}")
+        return "\n".join(lines)
+
+    def as_dicts(self) -> list[dict[str, Any]]:
+        return [r.__dict__ for r in self.results]
+
+
+def dbt_paths(cfg: Settings) -> tuple[Path, Path]:
+    base = cfg.data_root / "dbt"
+    return base / "target", base / "logs"
+
+
+def run_dbt(
+    args: list[str], cfg: Settings | None = None, extra_env: dict[str, str] | None = None
+) -> DbtResult:
+    """`dbt <args>` against the pipeline DuckDB of `cfg`; returns per-node results."""
+    cfg = cfg or settings()
+    target, logs = dbt_paths(cfg)
+    env = {
+        **os.environ,
+        "GROWTHOPS_HOME": str(cfg.home),
+        "GROWTHOPS_DATA_ROOT": str(cfg.data_root),
+        "GROWTHOPS_PIPELINE_DB": str(cfg.pipeline_db),
+        "GROWTHOPS_REPORTING_TZ": cfg.reporting_timezone,
+        "GROWTHOPS_REPORTING_CURRENCY": cfg.reporting_currency,
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(logs),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        **(extra_env or {}),
+    }
+    dbt = Path(sys.executable).with_name("dbt")
+    command = [
+        str(dbt),
+        *args,
+        "--project-dir",
+        str(cfg.dbt_project_dir),
+        "--profiles-dir",
+        str(cfg.dbt_project_dir),
+    ]
+    (target / "run_results.json").unlink(missing_ok=True)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    result = DbtResult(args=args, returncode=done.returncode, output=done.stdout + done.stderr)
+    result.results = _read_run_results(target / "run_results.json")
+    return result
+
+
+def _read_run_results(path: Path) -> list[NodeResult]:
+    if not path.exists():
+        return []
+    doc = json.loads(path.read_text())
+    nodes = []
+    for r in doc.get("results", []):
+        # model.growthops.<name> | test.growthops.<name>.<hash> | unit_test.growthops.<model>.<name>
+        parts = r.get("unique_id", "").split(".")
+        kind = parts[0]
+        name = parts[2] if kind == "test" else ".".join(parts[2:])
+        rows = (r.get("adapter_response") or {}).get("rows_affected")
+        nodes.append(
+            NodeResult(
+                name=name,
+                resource_type=kind,
+                status=str(r.get("status")),
+                seconds=float(r.get("execution_time") or 0.0),
+                rows=int(rows) if isinstance(rows, int) and rows >= 0 else None,
+                message=str(r.get("message") or "").strip()[:500],
+            )
+        )
+    return nodes
