@@ -1,0 +1,170 @@
+"""growthops transform DAG (Airflow 3.3): raw -> staging -> marts, gated, then published.
+
+Thin on purpose: every task imports its logic from growthops.transform inside the task.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import (
+    Asset,
+    AssetOrTimeSchedule,
+    CronTriggerTimetable,
+    dag,
+    get_current_context,
+    task,
+)
+
+from growthops.airflow_env import DUCKDB_POOL
+
+RAW_ASSETS = [Asset(name=f"raw_{family}", uri=f"growthops://raw/{family}", group="raw")
+              for family in ("channel", "app", "content")]  # fmt: skip
+MART_ASSETS = {
+    name: Asset(name=name, uri=f"growthops://serving/{name}", group="marts")
+    for name in ("marts_spend", "marts_product", "marts_content")
+}
+
+DOC = """
+### Transform, audit, publish
+
+**Runs** when any raw asset is updated (`raw_channel | raw_app | raw_content`, i.e. an
+ingest run loaded something), and hourly as a safety net. One run at a time; each run
+builds from everything in raw, so it always covers all that is new since the last good run.
+
+| task | what | blocks publish when |
+|---|---|---|
+| `dbt_build_staging` | `dbt build` of staging models and their tests | a model or test errors |
+| `gate_staging` | GX `expectations/staging.json` on a daily profile | null keys, negative metrics, stale source |
+| `dbt_build_marts` | `dbt build` of intermediate + marts (contracts enforced) | a model or test errors |
+| `gate_marts` | GX `expectations/marts/*.json` (see below) | a blocking expectation fails |
+| `publish` | copy the marts into a new file, rename it over `warehouse/marts.duckdb` | — |
+| `record_run` | one row in `ops.pipeline_runs` (inputs, per-model results, gates, published) | runs always |
+
+Mart expectations: rates in [0, 1]; funnel steps never increase; retention period 0 =
+cohort size; spend reconciles with raw to the cent; no mart loses > 10% of its rows
+against the published version. Volume swings in staging only warn.
+
+Per-model dbt results (status, seconds, rows) are each build task's return value (XCom
+`return_value`, also pushed as `dbt_results` when the build fails) and a table in its log.
+A failed gate's log and exception name the expectation, the table and sample rows.
+"""
+
+
+@dag(
+    dag_id="transform",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("15 * * * *", timezone="UTC"),
+        assets=RAW_ASSETS[0] | RAW_ASSETS[1] | RAW_ASSETS[2],
+    ),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["growthops", "transform", "dbt", "quality"],
+    doc_md=DOC,
+)
+def transform():
+    def build(stage: str) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from growthops.config import settings
+        from growthops.transform import StageFailedError, build_stage, model_row_counts
+
+        cfg = settings()
+        try:
+            result = build_stage(stage, cfg)
+        except StageFailedError as exc:
+            # the UI shows which model or test failed: XCom `failure` and the log
+            get_current_context()["ti"].xcom_push(key="failure", value=str(exc))
+            raise AirflowFailException(str(exc)) from exc
+        print(result.table())
+        rows = model_row_counts(cfg, result)
+        return {
+            "stage": stage,
+            "nodes": [{**n, "rows": rows.get(n["name"], n["rows"])} for n in result.as_dicts()],
+        }
+
+    def gate(name: str) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from growthops import transform as t
+
+        try:
+            report = t.gate_staging() if name == "staging" else t.gate_marts()
+        except t.StageFailedError as exc:
+            get_current_context()["ti"].xcom_push(key="failure", value=str(exc))
+            raise AirflowFailException(str(exc)) from exc
+        print(report.summary())
+        return {"gate": name, "checks": report.checks}
+
+    @task(pool=DUCKDB_POOL)
+    def dbt_build_staging() -> dict:
+        return build("staging")
+
+    @task(pool=DUCKDB_POOL)
+    def gate_staging() -> dict:
+        return gate("staging")
+
+    @task(pool=DUCKDB_POOL)
+    def dbt_build_marts() -> dict:
+        return build("marts")
+
+    @task(pool=DUCKDB_POOL)
+    def gate_marts() -> dict:
+        return gate("marts")
+
+    @task(pool=DUCKDB_POOL, outlets=list(MART_ASSETS.values()))
+    def publish(*, run_id: str, outlet_events=None) -> dict:
+        from growthops.transform import publish as publish_marts
+
+        families = publish_marts(run_id)
+        for name, asset in MART_ASSETS.items():
+            tables = families.get(name, {})
+            outlet_events[asset].extra = {
+                "run_id": run_id,
+                "tables": tables,
+                "rows": sum(tables.values()),
+            }
+        return families
+
+    @task(pool=DUCKDB_POOL, trigger_rule="all_done")
+    def record_run(*, run_id: str, dag_run=None, ti=None, triggering_asset_events=None) -> dict:
+        """One row in ops.pipeline_runs, whatever happened before (trigger rule all_done)."""
+        from growthops.transform import record_run as record
+
+        steps = ("dbt_build_staging", "gate_staging", "dbt_build_marts", "gate_marts", "publish")
+        results = {step: ti.xcom_pull(task_ids=step) for step in steps}
+        failures = {step: ti.xcom_pull(task_ids=step, key="failure") for step in steps}
+        failure = next((f"{step}: {why}" for step, why in failures.items() if why), None)
+        if failure is None and None in results.values():
+            step = next(step for step, value in results.items() if value is None)
+            failure = f"{step} did not complete (see its log)"
+        inputs = {
+            str(asset.name): [event.extra for event in events]
+            for asset, events in (triggering_asset_events or {}).items()
+        }
+        published = results["publish"] is not None
+        record(
+            run_id,
+            started_at=getattr(dag_run, "start_date", None),
+            inputs=inputs,
+            stages={s: results[f"dbt_build_{s}"] for s in ("staging", "marts")},
+            gates={g: results[f"gate_{g}"] for g in ("staging", "marts")},
+            published=published,
+            failure=failure,
+        )
+        if not published:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            # the run is recorded; now make it fail, so the Airflow UI shows it red
+            raise AirflowFailException(f"nothing published: {failure}")
+        return {"published": published, "failure": failure}
+
+    staging = dbt_build_staging()
+    staging_ok = gate_staging()
+    marts = dbt_build_marts()
+    marts_ok = gate_marts()
+    published = publish()
+    staging >> staging_ok >> marts >> marts_ok >> published >> record_run()
+
+
+transform()

@@ -1,0 +1,372 @@
+"""The transform stages: dbt build -> gate -> dbt build -> gate -> publish, plus the run log.
+
+Write-audit-publish: dbt writes the pipeline DuckDB; the gates audit it; only then does
+publish copy the marts into a new serving file and rename it over warehouse/marts.duckdb,
+so a reader never sees a half-built or failed mart and a failed run leaves the last good
+marts in place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from growthops import quality, warehouse
+from growthops.config import Settings, settings
+from growthops.dbt import DbtResult, run_dbt
+
+log = logging.getLogger(__name__)
+
+STAGES: dict[str, list[str]] = {
+    # unit tests run in `make test`; production runs build models and their data tests
+    "staging": ["build", "--select", "channel_mapping", "staging", "--exclude", "test_type:unit"],
+    "marts": ["build", "--select", "intermediate", "marts", "--exclude", "test_type:unit"],
+}
+MART_FAMILIES: dict[str, str] = {  # mart table prefix -> published asset
+    "mart_spend": "marts_spend",
+    "mart_keyword": "marts_spend",
+    "mart_funnel": "marts_product",
+    "mart_retention": "marts_product",
+    "mart_growth": "marts_product",
+    "mart_content": "marts_content",
+}
+SAMPLE_ROWS = 5
+
+
+class StageFailedError(RuntimeError):
+    """A dbt build or a blocking gate failed; the message names what and where."""
+
+
+# ------------------------------------------------------------------------ dbt stages
+
+
+def build_stage(stage: str, cfg: Settings | None = None) -> DbtResult:
+    cfg = cfg or settings()
+    result = run_dbt(STAGES[stage], cfg)
+    log.info("dbt %s:\n%s", stage, result.table())
+    if not result.success:
+        failed = result.failures()
+        detail = "; ".join(f"{r.resource_type} {r.name}: {r.message}" for r in failed[:5])
+        if not failed:
+            detail = result.output[-2000:]
+        raise StageFailedError(f"dbt build of {stage} failed: {detail}")
+    return result
+
+
+# ------------------------------------------------------------------------ gates
+
+
+@dataclass
+class GateReport:
+    gate: str
+    checks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def blocking_failures(self) -> list[dict[str, Any]]:
+        return [c for c in self.checks if not c["success"] and c["blocking"]]
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        return [c for c in self.checks if not c["success"] and not c["blocking"]]
+
+    def summary(self) -> str:
+        lines = [f"gate {self.gate}: {len(self.checks)} expectations, "
+                 f"{len(self.blocking_failures)} blocking failures, {len(self.warnings)} warnings"]  # fmt: skip
+        for c in self.checks:
+            if not c["success"]:
+                kind = "FAIL" if c["blocking"] else "warn"
+                lines.append(f"  {kind} {c['table']}: {c['expectation']} - {c['reason']} "
+                             f"({c['failing_rows']} rows) sample: {c['sample']}")  # fmt: skip
+        return "\n".join(lines)
+
+
+def _validate(report: GateReport, table: str, frame: pd.DataFrame, suite: Path) -> None:
+    frame = frame.reset_index(drop=True)
+    frame[quality.ROW_ID] = range(len(frame))
+    result = quality.validate(frame, suite)
+    for rule in result.rules:
+        failing = list(rule.failing_rows)
+        sample = (
+            frame.iloc[failing[:SAMPLE_ROWS]].drop(columns=[quality.ROW_ID]) if failing else None
+        )
+        report.checks.append(
+            {
+                "table": table,
+                "suite": suite.name,
+                "expectation": rule.rule,
+                "reason": rule.reason if not rule.error else f"could not run: {rule.error}",
+                "blocking": rule.blocking,
+                "success": rule.success,
+                "failing_rows": len(failing),
+                "sample": []
+                if sample is None
+                else json.loads(sample.to_json(orient="records", date_format="iso")),
+            }
+        )
+
+
+def _raise_if_blocked(report: GateReport) -> None:
+    log.info("%s", report.summary())
+    if report.blocking_failures:
+        first = report.blocking_failures[0]
+        raise StageFailedError(
+            f"gate {report.gate} failed: {len(report.blocking_failures)} blocking expectation(s). "
+            f"First: {first['expectation']} on {first['table']} - {first['reason']}; "
+            f"{first['failing_rows']} failing rows, e.g. {first['sample'][:3]}"
+        )
+
+
+STAGING_PROFILE_SQL = """
+with daily as (
+    select 'stg_app__events' as model, cast(event_at as date) as day, count(*) as rows,
+           count(*) - count(message_id) as null_key_rows, 0 as negative_metric_rows
+    from staging.stg_app__events group by 2
+    union all
+    select 'stg_channel__spend_reports', report_date, count(*),
+           count(*) - count(campaign_id), count(*) filter (where spend_account_currency < 0 or clicks < 0)
+    from staging.stg_channel__spend_reports group by 2
+    union all
+    select 'stg_content__daily_stats', stat_date, count(*),
+           count(*) - count(content_id), count(*) filter (where views < 0 or likes < 0)
+    from staging.stg_content__daily_stats group by 2
+), profiled as (
+    select *,
+        median(rows) over (partition by model order by day rows between 7 preceding and 1 preceding)
+            as trailing_median_rows,
+        max(day) over (partition by model) as latest_day
+    from daily
+)
+select *,
+    rows / nullif(trailing_median_rows, 0) as volume_ratio,
+    -- the first and the latest day of a source are partial by nature
+    day > min(day) over (partition by model) and day < latest_day as is_complete_day,
+    date_diff('day', latest_day, max(latest_day) over ()) as days_behind_newest_source
+from profiled
+order by model, day
+"""
+
+
+def gate_staging(cfg: Settings | None = None) -> GateReport:
+    """Volumes against recent history, freshness across sources, null keys, negative metrics."""
+    cfg = cfg or settings()
+    report = GateReport("staging")
+    con = warehouse.connect(cfg.pipeline_db, read_only=True, wait_seconds=cfg.lock_retry_seconds)
+    try:
+        frame = con.execute(STAGING_PROFILE_SQL).df()
+    finally:
+        con.close()
+    _validate(report, "staging (daily profile)", frame, cfg.expectations_dir / "staging.json")
+    _raise_if_blocked(report)
+    return report
+
+
+def mart_tables(con: Any) -> list[str]:
+    rows = con.execute(
+        "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+# Written against raw directly (not staging): the same "latest load wins per grain" rule,
+# an independent path to the same number.
+RECONCILIATION_SQL = """
+with latest as (
+    select * from raw.channel_spend
+    qualify row_number() over (
+        partition by platform, account_id, report_date, campaign_id, ad_group_id, coalesce(keyword_id, '')
+        order by load_id desc, row_number desc) = 1
+), raw_side as (
+    select platform, currency, sum(spend) as raw_spend
+    from latest group by all
+), mart_side as (
+    select platform, account_currency as currency, sum(spend_account_currency) as mart_spend
+    from marts.mart_spend_daily group by all
+)
+select coalesce(r.platform, m.platform) as platform, coalesce(r.currency, m.currency) as currency,
+       cast(coalesce(r.raw_spend, 0) as decimal(18, 2)) as raw_spend,
+       cast(coalesce(m.mart_spend, 0) as decimal(18, 2)) as mart_spend
+from raw_side r full join mart_side m using (platform, currency)
+"""
+
+
+def gate_marts(cfg: Settings | None = None) -> GateReport:
+    """Each mart against expectations/marts/<mart>.json, spend against raw, volumes against
+    the published marts."""
+    cfg = cfg or settings()
+    report = GateReport("marts")
+    suites = cfg.expectations_dir / "marts"
+    con = warehouse.connect(cfg.pipeline_db, read_only=True, wait_seconds=cfg.lock_retry_seconds)
+    try:
+        tables = mart_tables(con)
+        counts = {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in tables}
+        for table in tables:
+            suite = suites / f"{table}.json"
+            if suite.exists():
+                frame = con.execute(_gate_query(table, con)).df()
+                _validate(report, f"marts.{table}", frame, suite)
+        if "mart_spend_daily" in tables:
+            frame = con.execute(RECONCILIATION_SQL).df()
+            _validate(
+                report,
+                "raw.channel_spend vs marts.mart_spend_daily",
+                frame,
+                suites / "reconciliation.json",
+            )
+    finally:
+        con.close()
+    published = published_counts(cfg)
+    volume = pd.DataFrame(
+        [{"mart": t, "rows": n, "published_rows": published.get(t)} for t, n in counts.items()]
+    )
+    if not volume.empty:
+        volume["ratio_to_published"] = volume["rows"] / volume["published_rows"].where(
+            volume["published_rows"] > 0
+        )
+        _validate(report, "marts (row counts vs published)", volume, suites / "volume.json")
+    _raise_if_blocked(report)
+    return report
+
+
+def _gate_query(table: str, con: Any) -> str:
+    """The mart's rows, plus derived columns some expectations need."""
+    if table == "mart_funnel_conversion":
+        return """select *, lag(persons) over (
+                      partition by funnel_name, cohort_date, acquisition_channel, acquisition_platform,
+                                   acquisition_campaign_id order by step_number) as previous_step_persons
+                  from marts.mart_funnel_conversion"""
+    return f"select * from marts.{table}"
+
+
+# ------------------------------------------------------------------------ publish
+
+
+def published_counts(cfg: Settings) -> dict[str, int]:
+    if not cfg.serving_db.exists():
+        return {}
+    con = warehouse.connect(cfg.serving_db, read_only=True, wait_seconds=10)
+    try:
+        return {
+            t: con.execute(f"select count(*) from marts.{t}").fetchone()[0]
+            for t in mart_tables(con)
+        }
+    finally:
+        con.close()
+
+
+def publish(run_id: str, cfg: Settings | None = None) -> dict[str, dict[str, int]]:
+    """Copy every mart into a new serving file, then rename it over warehouse/marts.duckdb.
+
+    In the serving file the marts sit in the default schema: `select * from mart_spend_daily`.
+    """
+    import duckdb
+
+    cfg = cfg or settings()
+    tmp = cfg.serving_db.with_name(f".publish-{uuid.uuid4().hex[:8]}.duckdb.tmp")
+    published_at = datetime.now(UTC).replace(tzinfo=None)
+    families: dict[str, dict[str, int]] = {}
+    con = duckdb.connect(str(tmp))
+    try:
+        _copy_marts(con, cfg, run_id, published_at, families)
+    except BaseException:
+        con.close()
+        tmp.unlink(missing_ok=True)  # a failed publish leaves the serving file untouched
+        raise
+    con.close()
+    with tmp.open("rb") as fh:
+        os.fsync(fh.fileno())
+    tmp.replace(cfg.serving_db)  # atomic: readers see the old file or the new one, never a mix
+    log.info("published %s to %s: %s", run_id, cfg.serving_db, families)
+    return families
+
+
+def _copy_marts(
+    con: Any,
+    cfg: Settings,
+    run_id: str,
+    published_at: datetime,
+    families: dict[str, dict[str, int]],
+) -> None:
+    con.execute(f"attach '{cfg.pipeline_db}' as pipeline (read_only)")
+    tables = [r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where database_name = 'pipeline' "
+        "and schema_name = 'marts' order by 1").fetchall()]  # fmt: skip
+    for table in tables:
+        con.execute(f"create table main.{table} as select * from pipeline.marts.{table}")
+        rows = con.execute(f"select count(*) from main.{table}").fetchone()[0]
+        family = next(
+            (f for prefix, f in MART_FAMILIES.items() if table.startswith(prefix)),
+            "marts_other",
+        )
+        families.setdefault(family, {})[table] = rows
+    con.execute(
+        "create table main.publication as select ? as run_id, ? as published_at, ? as tables",
+        [run_id, published_at, json.dumps(families)],
+    )
+    con.execute("detach pipeline")
+    con.execute("checkpoint")
+
+
+# ------------------------------------------------------------------------ run log
+
+RUN_LOG_DDL = """
+create schema if not exists ops;
+create table if not exists ops.pipeline_runs (
+    run_id varchar primary key,
+    started_at timestamp,
+    finished_at timestamp,
+    inputs json,            -- asset events that triggered the run (files / rows per family)
+    stages json,            -- per stage: dbt node results (status, seconds), rows per model
+    gates json,             -- per gate: expectations, failures, samples
+    published boolean not null,
+    failure varchar
+);
+"""
+
+
+def record_run(
+    run_id: str,
+    *,
+    started_at: datetime | None,
+    inputs: Any,
+    stages: dict[str, Any],
+    gates: dict[str, Any],
+    published: bool,
+    failure: str | None,
+    cfg: Settings | None = None,
+) -> None:
+    cfg = cfg or settings()
+    with warehouse.writer(cfg.pipeline_db, cfg.lock_retry_seconds) as con:
+        con.execute(RUN_LOG_DDL)
+        con.execute("delete from ops.pipeline_runs where run_id = ?", [run_id])
+        con.execute(
+            "insert into ops.pipeline_runs values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, started_at.replace(tzinfo=None) if started_at else None,
+             datetime.now(UTC).replace(tzinfo=None), json.dumps(inputs, default=str),
+             json.dumps(stages, default=str), json.dumps(gates, default=str), published, failure],
+        )  # fmt: skip
+
+
+def model_row_counts(cfg: Settings, result: DbtResult) -> dict[str, int]:
+    """Rows in each table the stage built (dbt-duckdb does not report rows affected)."""
+    con = warehouse.connect(cfg.pipeline_db, read_only=True, wait_seconds=cfg.lock_retry_seconds)
+    try:
+        known = {r[1]: r[0] for r in con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('staging', 'intermediate', 'marts', 'reference')").fetchall()}  # fmt: skip
+        counts = {}
+        for r in result.results:
+            if r.resource_type in ("model", "seed") and r.name in known:
+                counts[r.name] = con.execute(
+                    f"select count(*) from {known[r.name]}.{r.name}"
+                ).fetchone()[0]
+        return counts
+    finally:
+        con.close()
