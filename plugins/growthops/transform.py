@@ -224,8 +224,9 @@ def gate_marts(cfg: Settings | None = None) -> GateReport:
         con.close()
     published = published_counts(cfg)
     volume = pd.DataFrame(
-        [{"mart": t, "rows": n, "published_rows": published.get(t)} for t, n in counts.items()]
-    )
+        [{"mart": t, "rows": counts.get(t, 0), "published_rows": published.get(t)}
+         for t in sorted(counts.keys() | published.keys())]
+    )  # fmt: skip
     if not volume.empty:
         volume["ratio_to_published"] = volume["rows"] / volume["published_rows"].where(
             volume["published_rows"] > 0
@@ -249,14 +250,16 @@ def _gate_query(table: str, con: Any) -> str:
 
 
 def published_counts(cfg: Settings) -> dict[str, int]:
+    """Rows per mart in the serving file (marts sit in its default schema)."""
     if not cfg.serving_db.exists():
         return {}
     con = warehouse.connect(cfg.serving_db, read_only=True, wait_seconds=10)
     try:
-        return {
-            t: con.execute(f"select count(*) from marts.{t}").fetchone()[0]
-            for t in mart_tables(con)
-        }
+        tables = con.execute(
+            "select table_name from duckdb_tables() "
+            "where schema_name = 'main' and starts_with(table_name, 'mart_') order by 1"
+        ).fetchall()
+        return {t: con.execute(f"select count(*) from main.{t}").fetchone()[0] for (t,) in tables}
     finally:
         con.close()
 

@@ -1,0 +1,17 @@
+-- One row per in-app content event (viewed, liked, commented, shared) that names a
+-- content item, with the person and the reporting-time-zone day.
+select
+    message_id,
+    person_key,
+    event_at,
+    event_date,
+    event_name,
+    content_id
+from {{ ref('int_person_events') }}
+where event_name in (
+        '{{ var("content_view_event", "Content Viewed") }}',
+        'Content Liked',
+        'Content Commented',
+        'Content Shared'
+    )
+    and content_id is not null
