@@ -89,8 +89,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")  # the summary says it all
     from growthops.runner import run_dags
 
-    print("running the ingest DAGs (dag.test(): same DAG code, no Airflow services) ...")
-    results = run_dags([f"ingest_{family}" for family in ("channel", "content", "app")], cfg)
+    print("running the DAGs in-process (dag.test(): the same DAG code, no Airflow services) ...")
+    dags = [f"ingest_{family}" for family in ("channel", "content", "app")] + ["transform"]
+    results = run_dags(dags, cfg)
     failed = [r for r in results if r.state != "success"]
     for r in results:
         print(
@@ -127,9 +128,7 @@ def _warehouse_summary(cfg) -> str:
         f"rejected files and their reasons: {cfg.quarantine_dir}/<family>/<load>/*.reason.txt",
         "quarantined rows: select source_file, row_number, rule, reason "
         "from raw.quarantine_rows limit 20;",
-        f'query it: .venv/bin/python -c "import duckdb; '
-        f"print(duckdb.connect('{cfg.pipeline_db}', read_only=True)"
-        f".sql('from raw.ingest_manifest limit 5'))\"",
+        f"the pipeline's own file (raw, staging, quarantine): {cfg.pipeline_db}",
     ]
     return "\n".join(lines)
 
@@ -157,6 +156,22 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("stopping airflow ...")
     finally:
         standalone.stop(sa)
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    """Run SQL against the published marts (read-only)."""
+    import duckdb
+
+    cfg = settings()
+    if not cfg.serving_db.exists():
+        print(f"no published marts yet at {cfg.serving_db}: run `make run` first", file=sys.stderr)
+        return 1
+    con = duckdb.connect(str(cfg.serving_db), read_only=True)
+    try:
+        con.sql(args.query).show(max_rows=args.max_rows)
+    finally:
+        con.close()
     return 0
 
 
@@ -195,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="start Airflow standalone (UI, scheduler, triggerer)")
     up.add_argument("--port", type=int, default=8080)
     up.set_defaults(func=cmd_up)
+
+    sql = sub.add_parser("sql", help="query the published marts (read-only)")
+    sql.add_argument("query")
+    sql.add_argument("--max-rows", type=int, default=40)
+    sql.set_defaults(func=cmd_sql)
 
     cfg = sub.add_parser("config", help="print the effective settings")
     cfg.set_defaults(func=cmd_config)
