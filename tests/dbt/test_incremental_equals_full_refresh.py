@@ -51,7 +51,9 @@ def _built_tables(cfg: Settings) -> list[tuple[str, str]]:
 def test_incremental_run_equals_full_refresh(tmp_path: Path) -> None:
     cfg = Settings(home=Settings.from_env().home, data_root=tmp_path / "data")
     held = tmp_path / "not_yet_arrived"
-    generate(DemoConfig(SCALES["small"], seed=44, dirt_rate=0.01), cfg.landing_dir, cfg.demo_truth_dir)
+    generate(
+        DemoConfig(SCALES["small"], seed=44, dirt_rate=0.01), cfg.landing_dir, cfg.demo_truth_dir
+    )
     for path in list(iter_complete_files(cfg.landing_dir)):
         if _file_day(path) >= CUTOFF:
             dest = held / path.relative_to(cfg.landing_dir)

@@ -33,7 +33,9 @@ def data_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     old = os.environ.get("GROWTHOPS_DATA_ROOT")
     os.environ["GROWTHOPS_DATA_ROOT"] = str(root)
     cfg = settings()
-    generate(DemoConfig(SCALES["small"], seed=33, dirt_rate=0.01), cfg.landing_dir, cfg.demo_truth_dir)
+    generate(
+        DemoConfig(SCALES["small"], seed=33, dirt_rate=0.01), cfg.landing_dir, cfg.demo_truth_dir
+    )
     results = run_dags(ALL_DAGS)
     assert {r.dag_id: r.state for r in results} == dict.fromkeys(ALL_DAGS, "success"), [
         (r.dag_id, r.task_states) for r in results
@@ -66,7 +68,9 @@ def truth_csv(root: Path, name: str) -> list[dict[str, str]]:
 
 
 def test_published_marts_are_all_there(data_root: Path) -> None:
-    tables = {t for (t,) in serving("select table_name from duckdb_tables() where schema_name = 'main'")}
+    tables = {
+        t for (t,) in serving("select table_name from duckdb_tables() where schema_name = 'main'")
+    }
     for mart in ("mart_spend_daily", "mart_keyword_performance"):
         assert mart in tables
         assert serving(f"select count(*) from {mart}")[0][0] > 0
@@ -85,16 +89,26 @@ def test_spend_reconciles_to_the_cent_with_the_files(data_root: Path) -> None:
 
 
 def test_attributed_signups_per_campaign_match_the_simulator(data_root: Path) -> None:
-    truth = Counter(p["campaign_id"] for p in truth_csv(data_root, "persons.csv") if p["user_id"] and p["campaign_id"])
+    truth = Counter(
+        p["campaign_id"]
+        for p in truth_csv(data_root, "persons.csv")
+        if p["user_id"] and p["campaign_id"]
+    )
     marts = dict(serving("select campaign_id, sum(signups) from mart_spend_daily group by 1"))
-    malformed = len(json.loads((data_root / "demo_truth" / "truth.json").read_text())["malformed_message_ids"])
+    malformed = len(
+        json.loads((data_root / "demo_truth" / "truth.json").read_text())["malformed_message_ids"]
+    )
     # a malformed install or sign-up line can move a person; never more than the dirt injected
     assert sum(abs(marts.get(c, 0) - n) for c, n in truth.items()) <= malformed
     assert sum(truth.values()) > 100
 
 
 def test_keyword_list_flags_the_simulators_wasted_keywords(data_root: Path) -> None:
-    wasted_truth = {r["keyword_id"] for r in truth_csv(data_root, "spend_rows.csv") if r["wasted_keyword"] == "True"}
+    wasted_truth = {
+        r["keyword_id"]
+        for r in truth_csv(data_root, "spend_rows.csv")
+        if r["wasted_keyword"] == "True"
+    }
     # the daily list: the latest day, whose window holds 14 full days
     latest = serving("""select keyword_id, is_wasted, trailing_spend from mart_keyword_performance
                         where report_date = (select max(report_date) from mart_keyword_performance)""")
@@ -111,7 +125,10 @@ def test_a_reader_keeps_a_consistent_view_during_a_publish(data_root: Path) -> N
         [result] = run_dags(["transform"])  # a new run publishes while the reader is open
         assert result.state == "success"
         assert reader.execute("select run_id from publication").fetchone()[0] == before
-        assert reader.execute("select count(*), sum(spend) from mart_spend_daily").fetchone() == rows_before
+        assert (
+            reader.execute("select count(*), sum(spend) from mart_spend_daily").fetchone()
+            == rows_before
+        )
     finally:
         reader.close()
     assert serving("select run_id from publication")[0][0] == result.run_id != before
@@ -123,7 +140,9 @@ def test_a_failed_mart_gate_leaves_the_serving_marts_unchanged(data_root: Path) 
     con = duckdb.connect(str(cfg.pipeline_db))
     # a broken feed: every Google Ads row vanishes. dbt's tests cannot know; the volume gate
     # against the published marts can.
-    con.execute("create table main.held_back as select * from raw.channel_spend where platform = 'google_ads'")
+    con.execute(
+        "create table main.held_back as select * from raw.channel_spend where platform = 'google_ads'"
+    )
     con.execute("delete from raw.channel_spend where platform = 'google_ads'")
     con.close()
     try:
@@ -131,8 +150,13 @@ def test_a_failed_mart_gate_leaves_the_serving_marts_unchanged(data_root: Path) 
         assert result.state == "failed"
         assert result.task_states["gate_marts"] == "failed"
         assert result.task_states["publish"] == "upstream_failed"
-        assert (cfg.serving_db.stat().st_ino, serving("select run_id from publication")[0][0]) == before
-        [(published, failure)] = pipeline("select published, failure from ops.pipeline_runs where run_id = ?", result.run_id)
+        assert (
+            cfg.serving_db.stat().st_ino,
+            serving("select run_id from publication")[0][0],
+        ) == before
+        [(published, failure)] = pipeline(
+            "select published, failure from ops.pipeline_runs where run_id = ?", result.run_id
+        )
         assert not published
         # readable: the expectation, the table, a sample of the failing rows
         assert "expect_column_values_to_be_between(ratio_to_published)" in failure
