@@ -46,7 +46,8 @@ spend_daily as (
         sum(clicks) as clicks,
         sum(spend_account_currency) as spend_account_currency,
         sum(spend) as spend,
-        sum(platform_conversions) as platform_conversions
+        -- summed as decimals: a float sum depends on the order rows arrive in
+        sum(cast(platform_conversions as decimal(18, 4))) as platform_conversions
     from spend
     group by report_date, platform, campaign_id
 
