@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import sys
 import time
@@ -91,14 +92,27 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     print("running the DAGs in-process (dag.test(): the same DAG code, no Airflow services) ...")
     dags = [f"ingest_{family}" for family in ("channel", "content", "app")] + ["transform"]
-    results = run_dags(dags, cfg)
+    log_path = cfg.data_root / "logs" / "make_run.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"  (task logs: {log_path})", flush=True)
+    with (
+        log_path.open("a") as log,
+        contextlib.redirect_stdout(log),
+        contextlib.redirect_stderr(log),
+    ):
+        results = run_dags(dags, cfg)
     failed = [r for r in results if r.state != "success"]
     for r in results:
-        print(
-            f"  {r.dag_id:<16} {r.state:<8} {r.seconds:5.1f}s  {next(iter(r.returns.values()), {})}"
-        )
+        print(f"  {r.dag_id:<16} {r.state:<8} {r.seconds:5.1f}s")
     print()
     print(_warehouse_summary(cfg))
+    if cfg.serving_db.exists():
+        from growthops.report import summary
+
+        print()
+        print(summary(cfg.serving_db))
+    for r in failed:
+        print(f"FAILED: {r.dag_id} {r.task_states}: see ops.pipeline_runs and {log_path}")
     return 1 if failed else 0
 
 

@@ -51,7 +51,7 @@ def summary(serving_db: Path) -> str:
     con = duckdb.connect(str(serving_db), read_only=True)
     parts = [f"published marts: {serving_db}"]
     try:
-        run = con.execute("select run_id, published_at from publication").fetchone()
+        run = con.execute("select run_id, published_at from publication").fetchall()[0]
         parts.append(f"  from run {run[0]} at {run[1]:%Y-%m-%d %H:%M:%S} UTC")
         for title, sql in SECTIONS:
             try:
