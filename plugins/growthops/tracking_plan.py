@@ -1,12 +1,18 @@
 """The app's tracking plan: the product events the pipeline knows.
 
+The list itself lives in dbt_project.yml (vars.tracking_plan) so dbt can validate funnel
+and retention definitions against it; the names below are what the demo app sends.
+
 Shared by the demo simulator (what it emits) and the ingest gate (what it accepts):
 an event whose name is not listed here is quarantined with the rule that names it.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Final
+
+import yaml
 
 # Segment spec message types the collector forwards.
 MESSAGE_TYPES: Final = frozenset({"track", "identify", "page", "screen"})
@@ -24,21 +30,15 @@ CONTENT_SHARED: Final = "Content Shared"
 INVITE_SENT: Final = "Invite Sent"
 ORDER_COMPLETED: Final = "Order Completed"
 
-TRACK_EVENTS: Final = frozenset(
-    {
-        APP_INSTALLED,
-        APP_OPENED,
-        APP_BACKGROUNDED,
-        SIGNED_UP,
-        ONBOARDING_COMPLETED,
-        CONTENT_VIEWED,
-        CONTENT_LIKED,
-        CONTENT_COMMENTED,
-        CONTENT_SHARED,
-        INVITE_SENT,
-        ORDER_COMPLETED,
-    }
-)
+
+def _load_tracking_plan() -> frozenset[str]:
+    """The track events listed under vars.tracking_plan in dbt_project.yml: one list for the
+    ingest gate (Python) and the funnel/retention validation (dbt)."""
+    path = Path(__file__).resolve().parents[2] / "dbt_project" / "dbt_project.yml"
+    return frozenset(yaml.safe_load(path.read_text(encoding="utf-8"))["vars"]["tracking_plan"])
+
+
+TRACK_EVENTS: Final = _load_tracking_plan()
 
 # screen / page names in the app and on the web landing pages.
 SCREENS: Final = ("Home", "Feed", "Content Detail", "Profile", "Search", "Settings")
