@@ -50,6 +50,13 @@ class StageFailedError(RuntimeError):
 
 def build_stage(stage: str, cfg: Settings | None = None) -> DbtResult:
     cfg = cfg or settings()
+    if stage == "staging":
+        # before the first file ever lands, raw is empty rather than missing: dbt builds
+        # empty marts instead of failing on absent sources
+        from growthops.ingest.schema import all_ddl
+
+        with warehouse.writer(cfg.pipeline_db, cfg.lock_retry_seconds) as con:
+            con.execute(all_ddl())
     result = run_dbt(STAGES[stage], cfg)
     log.info("dbt %s:\n%s", stage, result.table())
     if not result.success:

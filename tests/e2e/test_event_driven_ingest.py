@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
 import pytest
 
@@ -179,3 +180,37 @@ def test_a_burst_of_20_files_all_load(airflow: tuple[Api, Settings, Path]) -> No
     new_runs = [r for r in api.runs("ingest_app") if r["dag_run_id"] not in before]
     print(f"\n20 files -> {len(new_runs)} run(s): {[r['run_type'] for r in new_runs]}")
     assert any(r["run_type"] == "asset_triggered" for r in new_runs)
+
+
+def test_dropped_files_reach_the_published_marts_with_per_model_results(
+    airflow: tuple[Api, Settings, Path],
+) -> None:
+    api, cfg, outbox = airflow
+    before = {r["dag_run_id"] for r in api.runs("transform")}
+    src = sorted((outbox / "app").glob("*.ndjson.gz"))[70]
+    _deliver(src, cfg.landing_dir / "app")  # ingest_app -> raw_app -> transform -> publish
+
+    def published_run() -> dict | None:
+        return next(
+            (r for r in api.runs("transform")
+             if r["dag_run_id"] not in before and r["state"] == "success" and r["run_type"] == "asset_triggered"),
+            None,
+        )  # fmt: skip
+
+    run = wait_for(published_run, 300, "an asset-triggered transform run that publishes")
+    con = duckdb.connect(str(cfg.serving_db), read_only=True)
+    try:
+        assert con.execute("select run_id from publication").fetchall()[0][0] == run["dag_run_id"]
+        assert con.execute("select count(*) from mart_growth_daily").fetchall()[0][0] > 0
+    finally:
+        con.close()
+    assert _manifest(cfg)[f"app/{src.name}"][0] == "loaded"
+    # the per-model dbt results of that run, through the REST API
+    xcom = api.get(
+        f"/dags/transform/dagRuns/{run['dag_run_id']}/taskInstances/dbt_build_marts/xcomEntries/return_value"
+    )
+    value = xcom["value"] if isinstance(xcom["value"], dict) else json.loads(xcom["value"])
+    nodes = {n["name"]: n for n in value["nodes"]}
+    assert nodes["mart_funnel_conversion"]["status"] == "success"
+    assert nodes["int_events_enriched"]["rows"] > 0
+    assert all(set(n) >= {"status", "seconds", "rows"} for n in nodes.values())
