@@ -170,3 +170,26 @@ def test_a_failed_mart_gate_leaves_the_serving_marts_unchanged(data_root: Path) 
     [again] = run_dags(["transform"])
     assert again.state == "success"
     assert serving("select run_id from publication")[0][0] == again.run_id
+
+
+def test_dbt_docs_show_every_mart_with_its_grain_and_columns(data_root: Path) -> None:
+    from growthops.dbt import dbt_paths, run_dbt
+
+    cfg = settings()
+    result = run_dbt(["docs", "generate"], cfg)
+    assert result.success, result.output[-2000:]
+    target, _ = dbt_paths(cfg)
+    manifest = json.loads((target / "manifest.json").read_text())
+    catalog = json.loads((target / "catalog.json").read_text())
+    marts = {
+        k: n
+        for k, n in manifest["nodes"].items()
+        if n["resource_type"] == "model" and n["schema"] == "marts"
+    }
+    assert len(marts) >= 8
+    for key, node in marts.items():
+        assert node["description"].startswith("One row per"), key
+        assert node["config"]["contract"]["enforced"], key
+        built = {c.lower() for c in catalog["nodes"][key]["columns"]}
+        documented = {c.lower() for c, col in node["columns"].items() if col["description"].strip()}
+        assert built and built == documented, (key, built ^ documented)
