@@ -91,7 +91,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from growthops.runner import run_dags
 
     print("running the DAGs in-process (dag.test(): the same DAG code, no Airflow services) ...")
-    dags = [f"ingest_{family}" for family in ("channel", "content", "app")] + ["transform"]
+    dags = [f"ingest_{family}" for family in ("channel", "content", "app")]
+    if has_files or not cfg.serving_db.exists():
+        dags.append("transform")  # as under the scheduler: only new raw data starts a transform
     log_path = cfg.data_root / "logs" / "make_run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     print(f"  (task logs: {log_path})", flush=True)
