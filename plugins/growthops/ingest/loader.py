@@ -24,6 +24,8 @@ import hashlib
 import logging
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -395,8 +397,7 @@ def _commit_file(
         [family, w.source_file],
     ).fetchall()
     rows_quarantined = len({q[0] for q in quarantine})
-    con.execute("begin transaction")
-    try:
+    with _transaction(con):
         if previous:
             _remove_previous_version(con, family, w.source_file, parsed.table)
         _insert_rows(con, parsed.table, good, report.load_id, w.source_file)
@@ -434,10 +435,6 @@ def _commit_file(
             now,
         )
         _log_delivery(con, report, w, outcome, detail or None)
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     assert parsed.rows_in == len(good) + rows_quarantined, (w.source_file, parsed.rows_in)
     dest = landing.move_out(
         w.path, cfg.data_root / "archive" / family / report.load_id, Path(str(w.relative))
@@ -455,6 +452,18 @@ def _commit_file(
         )
     )
     report.warnings.extend(parsed.warnings)
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One DuckDB transaction: all of it commits, or none of it."""
+    con.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
 
 
 def _remove_previous_version(
@@ -557,16 +566,11 @@ def _reject_file(
 ) -> None:
     rows_in = w.parsed.rows_in if w.parsed else 0
     reason = str(w.reject_reason)
-    con.execute("begin transaction")
-    try:
+    with _transaction(con):
         _write_manifest(
             con, w, family, report.load_id, "rejected", rows_in, 0, rows_in, reason, now
         )
         _log_delivery(con, report, w, "rejected", reason)
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     dest = landing.move_out(
         w.path, cfg.quarantine_dir / family / report.load_id, Path(str(w.relative))
     )
