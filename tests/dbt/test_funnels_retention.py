@@ -110,8 +110,12 @@ def _events(env: dict[str, str]) -> dict[str, list[tuple[datetime, str, str, dic
     return by_person
 
 
-def test_tracking_plan_var_matches_the_python_tracking_plan() -> None:
-    assert set(_project_vars()["tracking_plan"]) == TRACK_EVENTS
+def test_the_tracking_plan_lists_every_event_the_app_sends() -> None:
+    from growthops import tracking_plan
+
+    sent = {v for k, v in vars(tracking_plan).items() if k.isupper() and isinstance(v, str)}
+    assert sent == set(_project_vars()["tracking_plan"]) == TRACK_EVENTS
+    assert {f["steps"][0]["event"] for f in _project_vars()["funnels"]} <= TRACK_EVENTS
 
 
 # ---- invariants ---------------------------------------------------------------------------
