@@ -20,3 +20,12 @@ def test_ruff_format() -> None:
         [str(RUFF), "format", "--check", "."], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sqlfluff_lint_models() -> None:
+    """Lower-case, consistently laid-out SQL (.sqlfluff: jinja templater with dbt stubs)."""
+    sqlfluff = Path(sys.executable).with_name("sqlfluff")
+    result = subprocess.run(
+        [str(sqlfluff), "lint", "dbt_project/models"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

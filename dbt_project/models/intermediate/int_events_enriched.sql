@@ -17,12 +17,12 @@ with
 
 events as (
 
-    select * from {{ ref('stg_app__events') }}
+    select arrived.* from {{ ref('stg_app__events') }} as arrived
     {% if is_incremental() %}
-    where source_file in (
-        select source_file from {{ ref('stg_app__events') }}
-        where load_id > (select coalesce(max(load_id), '') from {{ this }})
-    )
+        where arrived.source_file in (
+                select newer.source_file from {{ ref('stg_app__events') }} as newer
+                where newer.load_id > (select coalesce(max(loaded.load_id), '') from {{ this }} as loaded)
+            )
     {% endif %}
 
 ),

@@ -33,7 +33,9 @@ numbered as (
     select
         person_key,
         event_at,
-        sum(is_session_start) over (partition by person_key order by event_at rows unbounded preceding) as session_number
+        sum(is_session_start) over (
+            partition by person_key order by event_at rows unbounded preceding
+        ) as session_number
     from marked
 
 )

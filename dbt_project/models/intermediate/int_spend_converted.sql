@@ -26,14 +26,16 @@ rate_candidates as (
         ) as recency
     from spend
     inner join rates
-        on rates.rate_date <= spend.report_date
+        on spend.report_date >= rates.rate_date
         and rates.currency in (spend.account_currency, '{{ var("reporting_currency") }}')
 
 ),
 
 account_rate as (
 
-    select rate_candidates.spend_report_key, rate_candidates.usd_per_unit
+    select
+        rate_candidates.spend_report_key,
+        rate_candidates.usd_per_unit
     from rate_candidates
     inner join spend
         on rate_candidates.spend_report_key = spend.spend_report_key
@@ -44,7 +46,9 @@ account_rate as (
 
 reporting_rate as (
 
-    select spend_report_key, usd_per_unit
+    select
+        spend_report_key,
+        usd_per_unit
     from rate_candidates
     where currency = '{{ var("reporting_currency") }}' and recency = 1
 

@@ -43,7 +43,10 @@ attribution as (
 
 new_users as (
 
-    select content_id, first_seen_date as report_date, count(*) as new_users_attributed
+    select
+        content_id,
+        first_seen_date as report_date,
+        count(*) as new_users_attributed
     from attribution
     where attribution_method = 'utm_content'
     group by content_id, first_seen_date
@@ -65,7 +68,10 @@ signups as (
 
 activations as (
 
-    select content_id, activated_date as report_date, count(*) as activated_attributed
+    select
+        content_id,
+        activated_date as report_date,
+        count(*) as activated_attributed
     from attribution
     where activated_date is not null
     group by content_id, activated_date
@@ -74,19 +80,35 @@ activations as (
 
 content_days as (
 
-    select content_id, stat_date as report_date from stats
+    select
+        content_id,
+        stat_date as report_date
+    from stats
     union
-    select content_id, report_date from app_daily
+    select
+        content_id,
+        report_date
+    from app_daily
     union
-    select content_id, report_date from new_users
+    select
+        content_id,
+        report_date
+    from new_users
     union
-    select content_id, report_date from signups
+    select
+        content_id,
+        report_date
+    from signups
     union
-    select content_id, report_date from activations
+    select
+        content_id,
+        report_date
+    from activations
 
 ),
 
-bounds as (
+-- bounds feeds the day_spine macro (sqlfluff renders macros as stubs, so it looks unused)
+bounds as (  -- noqa: ST03
 
     select
         min(report_date) as first_date,
@@ -103,7 +125,9 @@ spine as (
 
 content_ids as (
 
-    select content_id, min(report_date) as first_data_date
+    select
+        content_id,
+        min(report_date) as first_data_date
     from content_days
     group by content_id
 
@@ -111,7 +135,9 @@ content_ids as (
 
 stats_platform as (
 
-    select content_id, max(content_platform) as content_platform
+    select
+        content_id,
+        max(content_platform) as content_platform
     from stats
     group by content_id
 

@@ -64,9 +64,9 @@ trailing_window as (
         on today.platform = window_days.platform
         and today.ad_group_id = window_days.ad_group_id
         and today.keyword_id = window_days.keyword_id
-        and window_days.report_date <= today.report_date
-        and window_days.report_date
-            > {{ dbt.dateadd('day', -1 * var('wasted_keyword_days'), 'today.report_date') }}
+        and today.report_date >= window_days.report_date
+        and {{ dbt.dateadd('day', -1 * var('wasted_keyword_days'), 'today.report_date') }}
+        < window_days.report_date
     group by 1, 2, 3, 4
 
 ),
@@ -80,7 +80,7 @@ scored as (
         trailing_window.trailing_signups,
         {{ safe_divide("trailing_window.trailing_signups", "trailing_window.trailing_clicks") }} as conversion_rate,
         trailing_window.trailing_spend >= {{ var('wasted_keyword_min_spend') }}
-            and trailing_window.trailing_signups = 0 as is_wasted
+        and trailing_window.trailing_signups = 0 as is_wasted
     from daily
     inner join trailing_window
         on daily.report_date = trailing_window.report_date

@@ -17,9 +17,17 @@ persons as (
 -- every day a campaign spent or brought someone: attributed users are never dropped
 grain as (
 
-    select report_date, platform, campaign_id from spend
+    select
+        report_date,
+        platform,
+        campaign_id
+    from spend
     union
-    select acquisition_date, acquisition_platform, acquisition_campaign_id from persons
+    select
+        acquisition_date,
+        acquisition_platform,
+        acquisition_campaign_id
+    from persons
 
 ),
 
@@ -84,7 +92,11 @@ cohort_orders as (
     inner join {{ ref('int_person_events') }} as events
         on persons.person_key = events.person_key
         and events.event_name = '{{ var("order_event") }}'
-    group by 1, 2, 3, 4
+    group by
+        persons.acquisition_date,
+        persons.acquisition_platform,
+        persons.acquisition_campaign_id,
+        {{ dbt.datediff('persons.acquisition_date', 'events.event_date', 'day') }}
 
 ),
 
@@ -92,9 +104,9 @@ cohort_cumulative as (
 
     select
         cohort_orders.*,
-        sum(revenue) over (
-            partition by report_date, platform, campaign_id
-            order by days_since_acquisition
+        sum(cohort_orders.revenue) over (
+            partition by cohort_orders.report_date, cohort_orders.platform, cohort_orders.campaign_id
+            order by cohort_orders.days_since_acquisition
             rows unbounded preceding
         ) as cumulative_revenue
     from cohort_orders
@@ -114,7 +126,7 @@ payback as (
         and cohort_cumulative.platform = spend_daily.platform
         and cohort_cumulative.campaign_id = spend_daily.campaign_id
     where spend_daily.spend > 0 and cohort_cumulative.cumulative_revenue >= spend_daily.spend
-    group by 1, 2, 3
+    group by cohort_cumulative.report_date, cohort_cumulative.platform, cohort_cumulative.campaign_id
 
 ),
 

@@ -93,15 +93,18 @@ rolling as (
     from grid
     inner join person_days
         on grid.acquisition_channel = person_days.acquisition_channel
-        and person_days.activity_date <= grid.report_date
-        and person_days.activity_date > {{ dbt.dateadd('day', -30, 'grid.report_date') }}
+        and grid.report_date >= person_days.activity_date
+        and {{ dbt.dateadd('day', -30, 'grid.report_date') }} < person_days.activity_date
     group by grid.report_date, grid.acquisition_channel
 
 ),
 
 new_users as (
 
-    select first_seen_date as report_date, acquisition_channel, count(*) as new_users
+    select
+        first_seen_date as report_date,
+        acquisition_channel,
+        count(*) as new_users
     from persons
     group by first_seen_date, acquisition_channel
 
@@ -109,7 +112,10 @@ new_users as (
 
 signups as (
 
-    select signed_up_date as report_date, acquisition_channel, count(*) as signups
+    select
+        signed_up_date as report_date,
+        acquisition_channel,
+        count(*) as signups
     from persons
     where signed_up_date is not null
     group by signed_up_date, acquisition_channel
@@ -118,7 +124,10 @@ signups as (
 
 activations as (
 
-    select activated_date as report_date, acquisition_channel, count(*) as activated
+    select
+        activated_date as report_date,
+        acquisition_channel,
+        count(*) as activated
     from persons
     where activated_date is not null
     group by activated_date, acquisition_channel
@@ -135,7 +144,7 @@ returns as (
     from persons
     inner join person_days
         on persons.person_key = person_days.person_key
-        and person_days.activity_date > persons.first_seen_date
+        and persons.first_seen_date < person_days.activity_date
 
 ),
 
