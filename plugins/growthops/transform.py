@@ -279,6 +279,9 @@ def publish(run_id: str, cfg: Settings | None = None) -> dict[str, dict[str, int
     import duckdb
 
     cfg = cfg or settings()
+    # publish runs in the one-slot pool: a temporary file left here is from a killed publish
+    for stale in cfg.serving_db.parent.glob(".publish-*.duckdb.tmp*"):
+        stale.unlink(missing_ok=True)
     tmp = cfg.serving_db.with_name(f".publish-{uuid.uuid4().hex[:8]}.duckdb.tmp")
     published_at = datetime.now(UTC).replace(tzinfo=None)
     families: dict[str, dict[str, int]] = {}
