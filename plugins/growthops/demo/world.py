@@ -53,10 +53,11 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    # events: small ~0.1M (seconds), medium ~20M over 180 days, large ~100M.
+    # events: small ~37k (2 s); 180 days at traffic 0.2 measured 3.34M events, so medium
+    # (1.2) ~20M and large (6.0) ~100M: events scale linearly with traffic.
     "small": Scale("small", days=14, traffic=0.1),
-    "medium": Scale("medium", days=180, traffic=1.0),
-    "large": Scale("large", days=180, traffic=5.0),
+    "medium": Scale("medium", days=180, traffic=1.2),
+    "large": Scale("large", days=180, traffic=6.0),
 }
 
 
