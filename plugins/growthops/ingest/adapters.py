@@ -89,8 +89,10 @@ def _text(value: object) -> str | None:
 
 
 def _frame(table: str, records: list[dict[str, object]]) -> pd.DataFrame:
+    """The table's canonical columns in order; a column a source does not have is NULL."""
     columns = ["row_number", *(name for name, _ in TABLE_COLUMNS[table])]
-    return pd.DataFrame.from_records(records, columns=columns)
+    empty = dict.fromkeys(columns)
+    return pd.DataFrame.from_records([{**empty, **r} for r in records], columns=columns)
 
 
 def _json(record: object) -> str:
@@ -260,14 +262,10 @@ def parse_meta_ads(data: bytes, source: str) -> Parsed:
                 "platform": "meta_ads",
                 "account_id": _text(r.get("account_id")),
                 "account_name": _text(r.get("account_name")),
-                "account_timezone": None,
                 "campaign_id": _text(r.get("campaign_id")),
                 "campaign_name": _text(r.get("campaign_name")),
                 "ad_group_id": _text(r.get("adset_id")),
                 "ad_group_name": _text(r.get("adset_name")),
-                "keyword_id": None,
-                "keyword_text": None,
-                "match_type": None,
                 "impressions": _int(r.get("impressions")),
                 "clicks": _int(r.get("clicks")),
                 "spend": _decimal(r.get("spend")),
@@ -306,7 +304,6 @@ def parse_baidu_sem(data: bytes, source: str) -> Parsed:
                 "platform": "baidu_sem",
                 "account_id": _text(r["账户"]),
                 "account_name": _text(r["账户"]),
-                "account_timezone": None,
                 "campaign_id": _text(r["推广计划ID"]),
                 "campaign_name": _text(r["推广计划"]),
                 "ad_group_id": _text(r["推广单元ID"]),
@@ -319,7 +316,6 @@ def parse_baidu_sem(data: bytes, source: str) -> Parsed:
                 "spend": _decimal(r["消费"]),  # yuan
                 "currency": "CNY",
                 "conversions": _float(r.get("转化")),
-                "conversion_value": None,
                 "raw_spend": r["消费"],
                 "raw_record": _json(r),
             }
@@ -360,21 +356,15 @@ def parse_ocean_engine(data: bytes, source: str) -> Parsed:
                 "report_date": _date(r.get("stat_datetime")),
                 "platform": "ocean_engine",
                 "account_id": _text(r.get("advertiser_id")),
-                "account_name": None,
-                "account_timezone": None,
                 "campaign_id": _text(r.get("campaign_id")),
                 "campaign_name": _text(r.get("campaign_name")),
                 "ad_group_id": _text(r.get("ad_id")),
                 "ad_group_name": _text(r.get("ad_name")),
-                "keyword_id": None,
-                "keyword_text": None,
-                "match_type": None,
                 "impressions": _int(r.get("show")),
                 "clicks": _int(r.get("click")),
                 "spend": _decimal(r.get("cost")),  # yuan
                 "currency": "CNY",
                 "conversions": _float(r.get("convert")),
-                "conversion_value": None,
                 "raw_spend": None if r.get("cost") is None else str(r.get("cost")),
                 "raw_record": _json(r),
             }
