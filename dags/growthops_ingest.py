@@ -66,11 +66,15 @@ def build_ingest_dag(family: str):
     def ingest_dag():
         @task(task_id=f"ingest_{family}_files", outlets=[raw_asset], pool=DUCKDB_POOL)
         def ingest_files(*, outlet_events=None) -> dict:
-            from airflow.sdk.exceptions import AirflowSkipException
+            from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+            from growthops.config import ConfigError
             from growthops.ingest.loader import ingest
 
-            report = ingest(family)
+            try:
+                report = ingest(family)
+            except ConfigError as exc:  # retrying cannot fix a setting
+                raise AirflowFailException(f"configuration error: {exc}") from exc
             print(report.summary())
             if not report.files:
                 raise AirflowSkipException(f"nothing pending in landing/{family}/")

@@ -45,6 +45,11 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
         "60",
         "How long a writer waits for the DuckDB file lock before failing.",
     ),
+    (
+        "GROWTHOPS_FAILPOINT",
+        "(unset)",
+        "Fault suite only: <name>[@<n>] stops the process at that failpoint (failpoints.py).",
+    ),
 )
 
 
@@ -56,6 +61,7 @@ class Settings:
     reporting_currency: str = "USD"
     max_bad_row_share: float = 0.25
     lock_retry_seconds: float = 60.0
+    failpoint: str = ""
 
     @property
     def landing_dir(self) -> Path:
@@ -115,19 +121,33 @@ class Settings:
             reporting_currency=currency,
             max_bad_row_share=_float("GROWTHOPS_MAX_BAD_ROW_SHARE", "0.25", 0.0, 1.0),
             lock_retry_seconds=_float("GROWTHOPS_LOCK_RETRY_SECONDS", "60", 0.0, 86400.0),
+            failpoint=_env("GROWTHOPS_FAILPOINT", ""),
         )
 
-    def describe(self) -> list[tuple[str, str, str]]:
-        """(variable, effective value, meaning) for every setting."""
-        values = (
+    def _values(self) -> tuple[object, ...]:
+        return (
             self.home,
             self.data_root,
             self.reporting_timezone,
             self.reporting_currency,
             self.max_bad_row_share,
             self.lock_retry_seconds,
+            self.failpoint,
         )
-        return [(env, str(v), doc) for (env, _, doc), v in zip(SETTINGS_DOC, values, strict=True)]
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(variable, effective value, meaning) for every setting."""
+        return [
+            (env, str(v) if v != "" else "(unset)", doc)
+            for (env, _, doc), v in zip(SETTINGS_DOC, self._values(), strict=True)
+        ]
+
+    def environment(self) -> dict[str, str]:
+        """These settings as the environment variables that reproduce them in another
+        process (or in Airflow tasks, which read their settings from the environment)."""
+        return {
+            env: str(v) for (env, _, _), v in zip(SETTINGS_DOC, self._values(), strict=True)
+        }
 
 
 def _float(name: str, default: str, low: float, high: float) -> float:

@@ -12,11 +12,15 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from growthops import warehouse
 from growthops.config import Settings, settings
+
+LOCK_ERROR = "Could not set lock on file"
 
 
 @dataclass(frozen=True)
@@ -95,9 +99,19 @@ def run_dbt(
         "--profiles-dir",
         str(cfg.dbt_project_dir),
     ]
-    (target / "run_results.json").unlink(missing_ok=True)
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    result = DbtResult(args=args, returncode=done.returncode, output=done.stdout + done.stderr)
+    deadline = time.monotonic() + cfg.lock_retry_seconds
+    while True:
+        # dbt gives up at once on a held DuckDB lock: wait for it here, within the same bound
+        # as every other writer (raises WarehouseLockedError naming the file when it expires)
+        wait = max(0.0, deadline - time.monotonic())
+        warehouse.connect(cfg.pipeline_db, wait_seconds=wait).close()
+        (target / "run_results.json").unlink(missing_ok=True)
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        output = done.stdout + done.stderr
+        # taken again between our check and dbt's open: retry while the bound allows
+        if not (done.returncode and LOCK_ERROR in output and time.monotonic() < deadline):
+            break
+    result = DbtResult(args=args, returncode=done.returncode, output=output)
     result.results = _read_run_results(target / "run_results.json")
     return result
 

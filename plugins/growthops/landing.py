@@ -41,6 +41,22 @@ def pending_files(landing_dir: Path, family: str) -> list[Path]:
     return list(iter_complete_files(landing_dir / family))
 
 
+def missing_inbox_message(folder: Path) -> str | None:
+    """Why `folder` (landing/<family>/) cannot be an inbox, or None when it can.
+
+    A missing inbox is a configuration error, never "nothing pending": it means
+    GROWTHOPS_DATA_ROOT points somewhere else than where producers deliver, and files
+    delivered to the right place would silently never be seen.
+    """
+    if folder.is_dir():
+        return None
+    return (
+        f"landing folder {folder} does not exist: check GROWTHOPS_DATA_ROOT "
+        f"(now {folder.parent.parent}), or create the folder if this data root is new "
+        f"(`growthops up` and `growthops demo generate` create landing/<family>/)"
+    )
+
+
 def move_out(path: Path, dest_dir: Path, relative: Path) -> Path:
     """Move a handled file out of landing/ (rename when on the same file system)."""
     dest = dest_dir / relative

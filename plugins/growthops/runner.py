@@ -4,7 +4,10 @@ scheduler, with no Airflow services (what `make run` and the DAG tests use)."""
 from __future__ import annotations
 
 import logging
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +26,31 @@ class DagRunResult:
 
 
 def run_dags(dag_ids: list[str], cfg: Settings | None = None) -> list[DagRunResult]:
-    """Run each DAG once, in order, with dag.test(); returns their states and XCom returns."""
+    """Run each DAG once, in order, with dag.test(); returns their states and XCom returns.
+
+    Tasks read their settings from the environment, as under the scheduler: for the
+    duration of the call the environment holds `cfg`'s settings.
+    """
     cfg = cfg or settings()
+    with _environment(cfg.environment()):
+        return _run_dags(dag_ids, cfg)
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    old = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _run_dags(dag_ids: list[str], cfg: Settings) -> list[DagRunResult]:
     airflow_env.apply(cfg)
     airflow_env.prepare_metadata_db()
     from airflow.dag_processing.dagbag import DagBag

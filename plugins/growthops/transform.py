@@ -22,6 +22,7 @@ import pandas as pd
 from growthops import quality, warehouse
 from growthops.config import Settings, settings
 from growthops.dbt import DbtResult, run_dbt
+from growthops.failpoints import PUBLISH_BEFORE_SWAP, failpoint
 
 log = logging.getLogger(__name__)
 
@@ -295,6 +296,7 @@ def publish(run_id: str, cfg: Settings | None = None) -> dict[str, dict[str, int
     con.close()
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
+    failpoint(PUBLISH_BEFORE_SWAP, cfg)
     tmp.replace(cfg.serving_db)  # atomic: readers see the old file or the new one, never a mix
     log.info("published %s to %s: %s", run_id, cfg.serving_db, families)
     return families

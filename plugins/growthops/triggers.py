@@ -18,7 +18,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from growthops.landing import iter_complete_files
+from growthops.landing import iter_complete_files, missing_inbox_message
 
 
 def snapshot(folder: Path) -> frozenset[tuple[str, int, int]]:
@@ -51,6 +51,9 @@ class LandingWatcher(BaseEventTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         folder = Path(self.folder)
         seen: frozenset[tuple[str, int, int]] = frozenset()
+        if missing := missing_inbox_message(folder):
+            # keep watching (the folder may be created); the ingest run fails with this too
+            self.log.error("%s", missing)
         while True:
             # scandir of a local inbox takes microseconds; not worth a thread.
             now = snapshot(folder)

@@ -36,7 +36,8 @@ import duckdb
 import pandas as pd
 
 from growthops import landing, quality, tracking_plan, warehouse
-from growthops.config import Settings, settings
+from growthops.config import ConfigError, Settings, settings
+from growthops.failpoints import INGEST_AFTER_COMMIT, INGEST_BEFORE_COMMIT, failpoint
 from growthops.ingest.adapters import ADAPTERS, FileRejectedError, Parsed, adapter_for
 from growthops.ingest.schema import RAW_SCHEMA, TABLE_COLUMNS, all_ddl
 
@@ -133,6 +134,9 @@ def ingest(family: str, cfg: Settings | None = None) -> IngestReport:
     now = datetime.now(UTC)
     # sortable: incremental models take loads with a greater id (runs are serialized by the pool)
     report = IngestReport(family, f"{family}_{now:%Y%m%dT%H%M%S%f}_{uuid.uuid4().hex[:6]}")
+    missing = landing.missing_inbox_message(cfg.landing_dir / family)
+    if missing:
+        raise ConfigError(missing)
     pending = landing.pending_files(cfg.landing_dir, family)
     if not pending:
         log.info("ingest %s: no pending files in %s", family, cfg.landing_dir / family)
@@ -180,9 +184,10 @@ def _is_duplicate(
     cfg: Settings,
 ) -> bool:
     """An identical file was processed before: log the delivery, move the file, change nothing."""
+    # A 'replaced' version is not current: delivering it again (A -> B -> A) restores it.
     row = con.execute(
         f"select status, source_file, load_id from {RAW_SCHEMA}.ingest_manifest "
-        "where file_sha256 = ?",
+        "where file_sha256 = ? and status <> 'replaced'",
         [work.sha256],
     ).fetchone()
     if row is None and work.sha256 not in seen_this_run:
@@ -435,6 +440,8 @@ def _commit_file(
             now,
         )
         _log_delivery(con, report, w, outcome, detail or None)
+        failpoint(INGEST_BEFORE_COMMIT, cfg)
+    failpoint(INGEST_AFTER_COMMIT, cfg)
     assert parsed.rows_in == len(good) + rows_quarantined, (w.source_file, parsed.rows_in)
     dest = landing.move_out(
         w.path, cfg.data_root / "archive" / family / report.load_id, Path(str(w.relative))
@@ -521,6 +528,12 @@ def _write_manifest(
     reason: str | None,
     now: datetime,
 ) -> None:
+    # one row per content hash: a replaced version delivered again takes its row over
+    # (its history stays in ingest_deliveries)
+    con.execute(
+        f"delete from {RAW_SCHEMA}.ingest_manifest where file_sha256 = ? and status = 'replaced'",
+        [w.sha256],
+    )
     con.execute(
         f"insert into {RAW_SCHEMA}.ingest_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [

@@ -1,0 +1,181 @@
+"""Helpers shared by the pipeline-level tests (e2e, faults): data roots, the published marts
+as comparable values, the ingest invariants, and DAG runs in a process a test can kill."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from growthops.config import Settings
+from growthops.demo.simulate import DemoConfig
+from growthops.demo.world import SCALES
+
+INGEST_DAGS = ["ingest_channel", "ingest_content", "ingest_app"]
+ALL_DAGS = [*INGEST_DAGS, "transform"]
+# The demo world the shared clean run is built from (and the fault tests deliver again).
+DEMO = DemoConfig(SCALES["small"], seed=33, dirt_rate=0.02)
+
+
+def copy_data_root(src: Path, dst: Path) -> Path:
+    """A private copy of a data root (warehouse, archive, landing, truth): tests that change
+    state work on one, never on the shared clean run."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".failpoints", "logs"))
+    return dst
+
+
+def query(db: Path, sql: str, *params: object) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def _comparable(value: Any) -> Any:
+    # averages and medians are DOUBLE: equal up to float summation order
+    return round(value, 9) if isinstance(value, float) else value
+
+
+def published_marts(cfg: Settings) -> dict[str, list[tuple]]:
+    """Every mart in the serving file, rows in a canonical order: equal marts, equal values."""
+    con = duckdb.connect(str(cfg.serving_db), read_only=True)
+    try:
+        tables = [
+            t
+            for (t,) in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'main' "
+                "and starts_with(table_name, 'mart_') order by 1"
+            ).fetchall()
+        ]
+        return {
+            t: [
+                tuple(map(_comparable, row))
+                for row in con.execute(f"select * from main.{t} order by all").fetchall()
+            ]
+            for t in tables
+        }
+    finally:
+        con.close()
+
+
+def published_run_id(cfg: Settings) -> str | None:
+    if not cfg.serving_db.exists():
+        return None
+    return query(cfg.serving_db, "select run_id from publication")[0][0]
+
+
+RAW_TABLES = {
+    "channel": ("channel_spend", "fx_rates"),
+    "app": ("app_events",),
+    "content": ("content_items", "content_daily_stats"),
+}
+
+
+def assert_ingest_invariants(cfg: Settings) -> None:
+    """For every file: rows_in = rows_loaded + rows_quarantined, and what the manifest says
+    was loaded is exactly what the raw tables hold (no row lost, none doubled)."""
+    db = cfg.pipeline_db
+    unbalanced = query(
+        db,
+        "select source_file, rows_in, rows_loaded, rows_quarantined "
+        "from raw.ingest_manifest where rows_in <> rows_loaded + rows_quarantined",
+    )
+    assert unbalanced == [], unbalanced
+    for family, tables in RAW_TABLES.items():
+        held = " union all ".join(
+            f"select load_id, source_file, row_number from raw.{t}" for t in tables
+        )
+        mismatch = query(
+            db,
+            f"""with held as ({held}),
+                per_file as (select load_id, source_file, count(*) as n,
+                                    count(distinct row_number) as distinct_rows
+                             from held group by all)
+                select m.source_file, m.status, m.rows_loaded, p.n, p.distinct_rows
+                from raw.ingest_manifest m
+                full join per_file p on p.load_id = m.load_id and p.source_file = m.source_file
+                where coalesce(m.family, ?) = ?
+                  and (m.status is null
+                       or coalesce(p.n, 0) <> (case when m.status = 'loaded' then m.rows_loaded else 0 end)
+                       or p.n <> p.distinct_rows)""",
+            family,
+            family,
+        )
+        assert mismatch == [], f"{family}: manifest vs raw rows {mismatch[:5]}"
+    quarantined = query(
+        db,
+        """select m.source_file, m.rows_quarantined, count(distinct q.row_number)
+           from raw.ingest_manifest m
+           left join raw.quarantine_rows q on q.load_id = m.load_id and q.source_file = m.source_file
+           where m.status = 'loaded' group by all
+           having m.rows_quarantined <> count(distinct q.row_number)""",
+    )
+    assert quarantined == [], quarantined
+    doubled = query(
+        db, "select message_id, count(*) from raw.app_events group by 1 having count(*) > 1"
+    )
+    assert doubled == [], f"app events loaded twice: {doubled[:5]}"
+
+
+def assert_landing_empty(cfg: Settings) -> None:
+    left = [p for p in cfg.landing_dir.rglob("*") if p.is_file()]
+    assert left == [], f"files still pending in landing/: {left[:5]}"
+
+
+# ------------------------------------------------------------------ killable DAG runs
+
+_RUN_DAGS = (
+    "import sys\n"
+    "from growthops.runner import run_dags\n"
+    "results = run_dags(sys.argv[1:])\n"
+    "sys.exit(0 if all(r.state == 'success' for r in results) else 1)\n"
+)
+
+
+def start_dags(cfg: Settings, dag_ids: list[str], **env: str) -> subprocess.Popen[bytes]:
+    """Run DAGs with dag.test() in a new process group (a test can SIGKILL all of it)."""
+    log = cfg.data_root / "logs" / f"{'_'.join(dag_ids)}_{time.time_ns()}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    environment = {**os.environ, "GROWTHOPS_DATA_ROOT": str(cfg.data_root), **env}
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-c", _RUN_DAGS, *dag_ids],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_until(check: Callable[[], object], timeout: float, what: str, proc=None) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"process ended ({proc.returncode}) before {what}")
+        time.sleep(0.1)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process and everything it started (dbt included): a worker dying."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def settings_for(root: Path, **changes: Any) -> Settings:
+    """The effective settings with the data root (and anything else given) replaced; pass
+    them explicitly: run_dags() puts them in the environment for the DAGs' tasks."""
+    return replace(Settings.from_env(), data_root=root, **changes)
