@@ -10,11 +10,12 @@ UV_VERSION := 0.13.8
 
 export GROWTHOPS_HOME ?= $(CURDIR)
 
-.PHONY: help install run up test lint format lock clean
+.PHONY: help install run up test test-faults lint format lock clean
 
 help:
 	@echo "make run    - install (first time) and run the main job on demo data"
 	@echo "make test   - install (first time) and run the test suite"
+	@echo "make test-faults - the whole fault suite (crashes, disk full, bad deliveries, ...)"
 	@echo "make up     - Airflow standalone on http://localhost:8080 (DAGs unpaused, event-driven)"
 	@echo "make lint   - ruff + sqlfluff"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
@@ -36,8 +37,12 @@ run: $(STAMP)
 up: $(STAMP)
 	$(VENV)/bin/growthops up
 
+# make test leaves out the slowest fault tests (make test-faults runs the whole fault suite)
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not faults_full"
+
+test-faults: $(STAMP)
+	$(PY) -m pytest -m faults
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -146,7 +146,7 @@ def start_dags(cfg: Settings, dag_ids: list[str], **env: str) -> subprocess.Pope
     """Run DAGs with dag.test() in a new process group (a test can SIGKILL all of it)."""
     log = cfg.data_root / "logs" / f"{'_'.join(dag_ids)}_{time.time_ns()}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    environment = {**os.environ, "GROWTHOPS_DATA_ROOT": str(cfg.data_root), **env}
+    environment = {**os.environ, **cfg.environment(), **env}
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-c", _RUN_DAGS, *dag_ids],
