@@ -145,9 +145,7 @@ class Settings:
     def environment(self) -> dict[str, str]:
         """These settings as the environment variables that reproduce them in another
         process (or in Airflow tasks, which read their settings from the environment)."""
-        return {
-            env: str(v) for (env, _, _), v in zip(SETTINGS_DOC, self._values(), strict=True)
-        }
+        return {env: str(v) for (env, _, _), v in zip(SETTINGS_DOC, self._values(), strict=True)}
 
 
 def _float(name: str, default: str, low: float, high: float) -> float:

@@ -65,6 +65,8 @@ def build_stage(stage: str, cfg: Settings | None = None) -> DbtResult:
         detail = "; ".join(f"{r.resource_type} {r.name}: {r.message}" for r in failed[:5])
         if not failed:
             detail = result.output[-2000:]
+        if warehouse.DISK_FULL in result.output:
+            detail += " " + warehouse.disk_full_hint(cfg.data_root)
         raise StageFailedError(f"dbt build of {stage} failed: {detail}")
     return result
 
@@ -289,9 +291,13 @@ def publish(run_id: str, cfg: Settings | None = None) -> dict[str, dict[str, int
     con = duckdb.connect(str(tmp))
     try:
         _copy_marts(con, cfg, run_id, published_at, families)
-    except BaseException:
+    except BaseException as exc:
         con.close()
         tmp.unlink(missing_ok=True)  # a failed publish leaves the serving file untouched
+        if warehouse.DISK_FULL in str(exc):
+            raise warehouse.DiskFullError(
+                f"publish: {exc}. {warehouse.disk_full_hint(cfg.data_root)}"
+            ) from exc
         raise
     con.close()
     with tmp.open("rb") as fh:

@@ -20,6 +20,21 @@ class WarehouseLockedError(RuntimeError):
     """The DuckDB file stayed locked by another process for longer than allowed."""
 
 
+class DiskFullError(RuntimeError):
+    """A write failed because the disk under the data root is full."""
+
+
+DISK_FULL = "No space left on device"  # strerror(ENOSPC), in DuckDB's and dbt's messages
+
+
+def disk_full_hint(data_root: Path) -> str:
+    return (
+        f"The disk holding {data_root} (GROWTHOPS_DATA_ROOT) is full: free space there, then "
+        f"re-run. Nothing half-written was kept: the open DuckDB transaction rolled back, "
+        f"files not yet loaded are still in landing/, and the published marts are unchanged."
+    )
+
+
 def _is_lock_error(exc: duckdb.Error) -> bool:
     text = str(exc)
     return "lock" in text.lower() and ("Could not set lock" in text or "Conflicting lock" in text)

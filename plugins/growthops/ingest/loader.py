@@ -143,6 +143,21 @@ def ingest(family: str, cfg: Settings | None = None) -> IngestReport:
         return report
     # FX rates first: the spend gate checks currencies against them.
     pending.sort(key=lambda p: (0 if "fx_rates" in p.parts else 1, str(p)))
+    try:
+        _ingest_pending(pending, family, report, cfg, now)
+    except (duckdb.Error, OSError) as exc:
+        if warehouse.DISK_FULL not in str(exc):
+            raise
+        raise warehouse.DiskFullError(
+            f"ingest {family}: {exc}. {warehouse.disk_full_hint(cfg.data_root)}"
+        ) from exc
+    log.info("%s", report.summary())
+    return report
+
+
+def _ingest_pending(
+    pending: list[Path], family: str, report: IngestReport, cfg: Settings, now: datetime
+) -> None:
     with warehouse.writer(cfg.pipeline_db, cfg.lock_retry_seconds) as con:
         con.execute(all_ddl())
         chunk: list[_Work] = []
@@ -160,8 +175,6 @@ def ingest(family: str, cfg: Settings | None = None) -> IngestReport:
                 _finish_chunk(con, chunk, family, report, cfg, now)
                 chunk, chunk_rows = [], 0
         _finish_chunk(con, chunk, family, report, cfg, now)
-    log.info("%s", report.summary())
-    return report
 
 
 def _read(path: Path, cfg: Settings, family: str) -> _Work:
