@@ -16,6 +16,8 @@ _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="growthops-airflow-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("GROWTHOPS_DATA_ROOT", str(_AIRFLOW_HOME / "data"))
+# the simulator's ground truth counts UTC days; a reporting zone set in the shell must not leak in
+os.environ["GROWTHOPS_REPORTING_TZ"] = "UTC"
 airflow_env.apply()
 
 
@@ -32,6 +34,7 @@ class CleanRun:
 
     root: Path
     marts: dict[str, list[tuple]]
+    run_ids: dict[str, str]  # dag_id -> the run's id in Airflow's metadata DB
 
 
 @pytest.fixture(scope="session")
@@ -47,4 +50,4 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory) -> CleanRun:
     assert {r.dag_id: r.state for r in results} == dict.fromkeys(ALL_DAGS, "success"), [
         (r.dag_id, r.task_states) for r in results
     ]
-    return CleanRun(cfg.data_root, published_marts(cfg))
+    return CleanRun(cfg.data_root, published_marts(cfg), {r.dag_id: r.run_id for r in results})

@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from growthops import warehouse
 from growthops.config import Settings
 from growthops.demo.simulate import DemoConfig
 from growthops.demo.world import SCALES
@@ -34,7 +35,8 @@ def copy_data_root(src: Path, dst: Path) -> Path:
 
 
 def query(db: Path, sql: str, *params: object) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
+    # waits (bounded) while a pipeline task holds the write lock
+    con = warehouse.connect(db, read_only=True, wait_seconds=120)
     try:
         return con.execute(sql, list(params)).fetchall()
     finally:

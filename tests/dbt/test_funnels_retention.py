@@ -1,8 +1,7 @@
-"""Funnel and retention marts (generated from dbt_project.yml vars) on a fresh demo world.
+"""Funnel and retention marts (generated from dbt_project.yml vars) on the demo world.
 
-The module fixture generates the small demo world, ingests it with the real DAGs and runs
-`dbt build` of the two marts into a temporary warehouse (own target and log paths, so it
-never touches another run's files). The tests then check the marts' invariants, recompute
+The marts come from a copy of the shared clean run (the demo world through every DAG;
+dbt gets its own target and log paths there). The tests check the marts' invariants, recompute
 both marts in plain Python from int_person_events (an independent implementation of the
 semantics documented in _product__funnels_retention.yml), run the dbt unit tests (the
 hand-computed cases) and check that a bad definition fails naming it.
@@ -15,7 +14,6 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,12 +21,8 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
+from support import copy_data_root
 
-from growthops.config import settings
-from growthops.demo.generate import generate
-from growthops.demo.simulate import DemoConfig
-from growthops.demo.world import SCALES
-from growthops.runner import run_dags
 from growthops.tracking_plan import TRACK_EVENTS
 
 pytestmark = pytest.mark.slow
@@ -45,33 +39,18 @@ def _project_vars() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def dbt_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    root = tmp_path_factory.mktemp("funnels_retention")
-    old = os.environ.get("GROWTHOPS_DATA_ROOT")
-    os.environ["GROWTHOPS_DATA_ROOT"] = str(root)
-    try:
-        cfg = settings()
-        generate(
-            DemoConfig(SCALES["small"], seed=7, dirt_rate=0.01), cfg.landing_dir, cfg.demo_truth_dir
-        )
-        results = run_dags(["ingest_app"])
-        assert [r.state for r in results] == ["success"]
-        env = {
-            **os.environ,
-            "GROWTHOPS_DATA_ROOT": str(root),
-            "GROWTHOPS_REPORTING_TZ": "UTC",
-            "DBT_TARGET_PATH": str(root / "dbt_target"),
-            "DBT_LOG_PATH": str(root / "dbt_logs"),
-        }
-        env.pop("GROWTHOPS_PIPELINE_DB", None)
-        build = _dbt(env, "build", "--select", *(f"+{m}" for m in MARTS))
-        assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-2000:]
-        yield env
-    finally:
-        if old is None:
-            os.environ.pop("GROWTHOPS_DATA_ROOT", None)
-        else:
-            os.environ["GROWTHOPS_DATA_ROOT"] = old
+def dbt_env(clean_run, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """dbt's environment on a copy of the shared clean run (its own target and log paths)."""
+    root = copy_data_root(clean_run.root, tmp_path_factory.mktemp("funnels_retention") / "data")
+    env = {
+        **os.environ,
+        "GROWTHOPS_DATA_ROOT": str(root),
+        "GROWTHOPS_REPORTING_TZ": "UTC",
+        "DBT_TARGET_PATH": str(root / "dbt_target"),
+        "DBT_LOG_PATH": str(root / "dbt_logs"),
+    }
+    env.pop("GROWTHOPS_PIPELINE_DB", None)
+    return env
 
 
 def _dbt(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,5 +1,5 @@
-"""The growth (AARRR) and content marts, built by dbt on a freshly generated and ingested
-demo world, checked against the simulator's ground truth (demo_truth/persons.csv).
+"""The growth (AARRR) and content marts of the shared clean run (the demo world through every
+DAG), checked against the simulator's ground truth (demo_truth/persons.csv).
 
 Expected numbers come from the truth, never from the pipeline. The one piece of dirt that
 changes them is a malformed line: it replaces the real event, so a person whose install
@@ -12,31 +12,15 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
-
-from growthops.config import settings
-from growthops.demo.generate import generate
-from growthops.demo.simulate import DemoConfig
-from growthops.demo.world import SCALES
-from growthops.runner import run_dags
+from support import DEMO
 
 pytestmark = pytest.mark.slow
-INGEST_DAGS = ["ingest_channel", "ingest_content", "ingest_app"]
-DIRT_RATE = 0.02
-MARTS = [
-    "mart_growth_daily",
-    "mart_content_daily",
-    "mart_content_platform_daily",
-    "mart_content_author_daily",
-]
+DIRT_RATE = DEMO.dirt_rate
 # truth channel (+ ad platform) -> int_persons.acquisition_channel
 PAID = {
     "google_ads": "paid_search",
@@ -53,50 +37,9 @@ UNPAID = {
 
 
 @pytest.fixture(scope="module")
-def data_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("growth_content")
-    old = os.environ.get("GROWTHOPS_DATA_ROOT")
-    os.environ["GROWTHOPS_DATA_ROOT"] = str(root)
-    try:
-        cfg = settings()
-        generate(
-            DemoConfig(SCALES["small"], seed=33, dirt_rate=DIRT_RATE),
-            cfg.landing_dir,
-            cfg.demo_truth_dir,
-        )
-        results = run_dags(INGEST_DAGS)
-        assert [r.state for r in results] == ["success"] * 3
-        env = {
-            **os.environ,
-            "GROWTHOPS_DATA_ROOT": str(root),
-            "GROWTHOPS_REPORTING_TZ": "UTC",  # the truth's days are UTC days
-            "DBT_TARGET_PATH": str(root / "dbt_target"),
-            "DBT_LOG_PATH": str(root / "dbt_logs"),
-        }
-        env.pop("GROWTHOPS_PIPELINE_DB", None)
-        select = [f"+{m}" for m in MARTS]
-        proc = subprocess.run(
-            [
-                str(Path(sys.executable).parent / "dbt"),
-                "build",
-                "--profiles-dir",
-                ".",
-                "--select",
-                *select,
-            ],
-            cwd=cfg.home / "dbt_project",
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
-        yield root
-    finally:
-        if old is None:
-            os.environ.pop("GROWTHOPS_DATA_ROOT", None)
-        else:
-            os.environ["GROWTHOPS_DATA_ROOT"] = old
+def data_root(clean_run) -> Path:
+    """The shared clean run (support.DEMO through every DAG), read only."""
+    return clean_run.root
 
 
 def _q(root: Path, sql: str) -> list[tuple]:

@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import httpx
 import pytest
+from support import assert_ingest_invariants
 
 from growthops import standalone, warehouse
 from growthops.config import Settings
@@ -162,11 +163,12 @@ def test_a_dropped_file_starts_its_ingest_run_and_loads(
     assert not list((cfg.landing_dir / "app").iterdir())
 
 
-def test_a_burst_of_20_files_all_load(airflow: tuple[Api, Settings, Path]) -> None:
+@pytest.mark.faults  # also the fault suite's "50 files landing in one burst"
+def test_a_burst_of_50_files_all_load_once(airflow: tuple[Api, Settings, Path]) -> None:
     api, cfg, outbox = airflow
     before = {r["dag_run_id"] for r in api.runs("ingest_app")}
-    files = sorted((outbox / "app").glob("*.ndjson.gz"))[40:60]
-    assert len(files) == 20
+    files = sorted((outbox / "app").glob("*.ndjson.gz"))[40:90]
+    assert len(files) == 50
     for src in files:
         _deliver(src, cfg.landing_dir / "app")
     expected = {f"app/{f.name}": len(gzip.decompress(f.read_bytes()).splitlines()) for f in files}
@@ -175,11 +177,12 @@ def test_a_burst_of_20_files_all_load(airflow: tuple[Api, Settings, Path]) -> No
         manifest = _manifest(cfg)
         return all(manifest.get(name) == ("loaded", n) for name, n in expected.items())
 
-    wait_for(all_loaded, 240, "all 20 burst files loaded")
+    wait_for(all_loaded, 240, "all 50 burst files loaded")
     assert not list((cfg.landing_dir / "app").iterdir())
     new_runs = [r for r in api.runs("ingest_app") if r["dag_run_id"] not in before]
-    print(f"\n20 files -> {len(new_runs)} run(s): {[r['run_type'] for r in new_runs]}")
+    print(f"\n50 files -> {len(new_runs)} run(s): {[r['run_type'] for r in new_runs]}")
     assert any(r["run_type"] == "asset_triggered" for r in new_runs)
+    assert_ingest_invariants(cfg)  # every file balances, no event held twice
 
 
 def test_dropped_files_reach_the_published_marts_with_per_model_results(
@@ -187,7 +190,7 @@ def test_dropped_files_reach_the_published_marts_with_per_model_results(
 ) -> None:
     api, cfg, outbox = airflow
     before = {r["dag_run_id"] for r in api.runs("transform")}
-    src = sorted((outbox / "app").glob("*.ndjson.gz"))[70]
+    src = sorted((outbox / "app").glob("*.ndjson.gz"))[200]
     _deliver(src, cfg.landing_dir / "app")  # ingest_app -> raw_app -> transform -> publish
 
     def published_run() -> dict | None:

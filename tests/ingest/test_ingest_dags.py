@@ -17,31 +17,22 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from support import copy_data_root
 
 from growthops.config import settings
-from growthops.demo.generate import generate
-from growthops.demo.simulate import DemoConfig
-from growthops.demo.world import SCALES
 from growthops.runner import run_dags
 
 pytestmark = pytest.mark.slow
 INGEST_DAGS = ["ingest_channel", "ingest_content", "ingest_app"]
-DIRT_RATE = 0.02
 
 
 @pytest.fixture(scope="module")
-def data_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("ingest")
+def data_root(clean_run, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A copy of the shared clean run: the demo world ingested by the real DAGs (dag.test());
+    the tests below deliver more files into it."""
+    root = copy_data_root(clean_run.root, tmp_path_factory.mktemp("ingest") / "data")
     old = os.environ.get("GROWTHOPS_DATA_ROOT")
     os.environ["GROWTHOPS_DATA_ROOT"] = str(root)
-    cfg = settings()
-    generate(
-        DemoConfig(SCALES["small"], seed=21, dirt_rate=DIRT_RATE),
-        cfg.landing_dir,
-        cfg.demo_truth_dir,
-    )
-    results = run_dags(INGEST_DAGS)
-    assert [r.state for r in results] == ["success"] * 3
     yield root
     if old is None:
         os.environ.pop("GROWTHOPS_DATA_ROOT", None)
@@ -196,7 +187,7 @@ def test_skewed_and_late_events_load_at_their_true_time(data_root: Path) -> None
     assert late > 0
 
 
-def test_ingest_dags_emit_raw_assets_with_rows_and_files(data_root: Path) -> None:
+def test_ingest_dags_emit_raw_assets_with_rows_and_files(data_root: Path, clean_run) -> None:
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
 
@@ -205,6 +196,7 @@ def test_ingest_dags_emit_raw_assets_with_rows_and_files(data_root: Path) -> Non
             session.query(AssetModel.name, AssetEvent.extra)
             .join(AssetEvent, AssetEvent.asset_id == AssetModel.id)
             .filter(AssetModel.name.in_(["raw_channel", "raw_app", "raw_content"]))
+            .filter(AssetEvent.source_run_id.in_(clean_run.run_ids.values()))
             .all()
         )
     by_name = {name: extra for name, extra in events}
