@@ -10,12 +10,14 @@ UV_VERSION := 0.13.8
 
 export GROWTHOPS_HOME ?= $(CURDIR)
 
-.PHONY: help install run up test test-faults lint format lock clean
+.PHONY: help install run up test test-faults bench bench-large lint format lock clean
 
 help:
 	@echo "make run    - install (first time) and run the main job on demo data"
 	@echo "make test   - install (first time) and run the test suite"
 	@echo "make test-faults - the whole fault suite (crashes, disk full, bad deliveries, ...)"
+	@echo "make bench  - benchmark on the medium world (~20M events): pipeline, floor, pandas -> BENCHMARKS.md"
+	@echo "make bench-large - full pipeline on the large world (~100M events) -> BENCHMARKS.md"
 	@echo "make up     - Airflow standalone on http://localhost:8080 (DAGs unpaused, event-driven)"
 	@echo "make lint   - ruff + sqlfluff"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
@@ -43,6 +45,13 @@ test: $(STAMP)
 
 test-faults: $(STAMP)
 	$(PY) -m pytest -m faults
+
+# not part of make test: the first run generates and caches the world (data/bench/worlds)
+bench: $(STAMP)
+	$(PY) -m growthops.bench.run --scale medium
+
+bench-large: $(STAMP)
+	$(PY) -m growthops.bench.run --scale large --pipeline-only
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

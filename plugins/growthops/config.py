@@ -91,6 +91,11 @@ class Settings:
         return self.data_root / "demo_truth"
 
     @property
+    def bench_dir(self) -> Path:
+        """`make bench`: cached demo worlds and the runs measured on them."""
+        return self.data_root / "bench"
+
+    @property
     def dbt_project_dir(self) -> Path:
         return self.home / "dbt_project"
 

@@ -23,6 +23,7 @@ class DagRunResult:
     seconds: float
     task_states: dict[str, str]
     returns: dict[str, Any]
+    task_seconds: dict[str, float]
 
 
 def run_dags(dag_ids: list[str], cfg: Settings | None = None) -> list[DagRunResult]:
@@ -77,6 +78,7 @@ def _result(dag_id: str, run: Any, seconds: float) -> DagRunResult:
     with create_session() as session:
         tis = run.get_task_instances(session=session)
         states = {ti.task_id: str(ti.state) for ti in tis}
+        durations = {ti.task_id: float(ti.duration or 0.0) for ti in tis}
         returns = {}
         for ti in tis:
             row = (
@@ -86,4 +88,4 @@ def _result(dag_id: str, run: Any, seconds: float) -> DagRunResult:
             )
             if row is not None:
                 returns[ti.task_id] = row.value
-    return DagRunResult(dag_id, run.run_id, str(run.state), seconds, states, returns)
+    return DagRunResult(dag_id, run.run_id, str(run.state), seconds, states, returns, durations)

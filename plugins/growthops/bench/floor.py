@@ -1,0 +1,245 @@
+"""The floor: the same marts from the same landing files, in one process and one DuckDB file,
+with none of the pipeline's machinery.
+
+What it keeps: the definitions. App events (all but a few thousand of the rows) are read
+by ONE bulk DuckDB scan of every NDJSON file, parsed by the adapter's own SQL, gated by
+the raw suite's rules written as SQL, de-duplicated by messageId in SQL; the channel and
+content files (a few thousand rows in native exports, GBK CSVs among them) go through the
+pipeline's loader; then every dbt model runs as its compiled SQL, in dependency order.
+
+What it drops: Airflow, dbt's runtime, Great Expectations, per-file transactions, the
+manifest and quarantine bookkeeping, the staging and mart gates, publish.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from growthops import tracking_plan
+from growthops.config import Settings
+from growthops.dbt import dbt_paths, run_dbt
+from growthops.ingest.adapters import _APP_SQL
+from growthops.ingest.loader import MIN_ROWS_FOR_SHARE
+from growthops.ingest.schema import all_ddl
+
+APP_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
+SCAN_BATCH_FILES = 256  # files per bulk scan; a damaged file costs one batch's re-scan
+
+
+@dataclass
+class CompiledModel:
+    unique_id: str
+    schema: str
+    name: str
+    materialized: str
+    sql: str
+    depends_on: list[str]
+
+
+@dataclass
+class FloorTimings:
+    seconds: dict[str, float] = field(default_factory=dict)
+    app_rows_loaded: int = 0
+    app_files_skipped: list[str] = field(default_factory=list)
+
+
+def compile_models(cfg: Settings) -> tuple[list[CompiledModel], Path]:
+    """`dbt compile` the models (against an empty warehouse, so the incremental model compiles
+    as a full build); returns them in dependency order, and the channel_mapping seed's file."""
+    result = run_dbt(["compile", "--select", "channel_mapping", "staging", "intermediate",
+                      "marts", "--exclude", "test_type:unit"], cfg)  # fmt: skip
+    if not result.success:
+        raise RuntimeError(f"dbt compile for the floor failed:\n{result.output[-3000:]}")
+    target, _ = dbt_paths(cfg)
+    manifest = json.loads((target / "manifest.json").read_text())
+    models = {
+        uid: CompiledModel(
+            unique_id=uid,
+            schema=node["schema"],
+            name=node.get("alias") or node["name"],
+            materialized=node["config"]["materialized"],
+            sql=node["compiled_code"],
+            depends_on=list(node["depends_on"]["nodes"]),
+        )
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node.get("compiled_code")
+    }
+    seed = next(
+        n for n in manifest["nodes"].values()
+        if n["resource_type"] == "seed" and n["name"] == "channel_mapping"
+    )  # fmt: skip
+    return _topological(models), Path(seed["root_path"]) / seed["original_file_path"]
+
+
+def _topological(models: dict[str, CompiledModel]) -> list[CompiledModel]:
+    ordered: list[CompiledModel] = []
+    done: set[str] = set()
+
+    def visit(uid: str) -> None:
+        if uid in done or uid not in models:
+            return
+        done.add(uid)
+        for dep in models[uid].depends_on:
+            visit(dep)
+        ordered.append(models[uid])
+
+    for uid in sorted(models):
+        visit(uid)
+    return ordered
+
+
+def run_floor(
+    cfg: Settings, world_root: Path, files: list[Path], models: list[CompiledModel], seed: Path
+) -> FloorTimings:
+    """Build the marts from `files` (paths under `world_root`) into cfg.pipeline_db."""
+    from growthops.ingest.loader import ingest
+
+    timings = FloorTimings()
+    shutil.rmtree(cfg.data_root, ignore_errors=True)
+    cfg.warehouse_dir.mkdir(parents=True)
+    app = [f for f in files if f.relative_to(world_root).parts[0] == "app"]
+    small = [f for f in files if f not in set(app)]
+    for family in ("channel", "content"):
+        (cfg.landing_dir / family).mkdir(parents=True)
+    for src in small:
+        dst = cfg.landing_dir / src.relative_to(world_root)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.hardlink_to(src)
+
+    started = time.perf_counter()
+    for family in ("channel", "content"):
+        ingest(family, cfg)
+    timings.seconds["channel_content_loader"] = time.perf_counter() - started
+
+    con = duckdb.connect(str(cfg.pipeline_db))
+    try:
+        started = time.perf_counter()
+        con.execute(all_ddl())
+        timings.app_files_skipped = _load_app_events(con, world_root, app, cfg)
+        timings.app_rows_loaded = con.execute("select count(*) from raw.app_events").fetchone()[0]
+        timings.seconds["app_events_sql"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        con.execute("create schema if not exists reference")
+        con.execute(
+            "create or replace table reference.channel_mapping as "
+            f"select * from read_csv('{seed}', all_varchar = true)"
+        )
+        for model in models:
+            kind = "view" if model.materialized == "view" else "table"
+            con.execute(f"create schema if not exists {model.schema}")
+            con.execute(f"create or replace {kind} {model.schema}.{model.name} as {model.sql}")
+        con.execute("checkpoint")
+        timings.seconds["models_sql"] = time.perf_counter() - started
+    finally:
+        con.close()
+    return timings
+
+
+def _load_app_events(
+    con: duckdb.DuckDBPyConnection, world_root: Path, files: list[Path], cfg: Settings
+) -> list[str]:
+    """raw.app_events from every app file, as the loader would leave it: the same parsing
+    SQL, the raw suite's blocking rules, whole files over the bad-row share rejected, the
+    first delivery of each messageId kept. Returns the files that could not be read."""
+    ordered = sorted(files, key=str)  # the loader's order: pending files sorted by path
+    con.execute("create temp table landed_lines (file_index integer, line varchar, seq bigint)")
+    index = {str(p): i for i, p in enumerate(ordered)}
+    skipped: list[str] = []
+    for start in range(0, len(ordered), SCAN_BATCH_FILES):
+        batch = [str(p) for p in ordered[start : start + SCAN_BATCH_FILES]]
+        while batch:
+            try:
+                _scan(con, batch, index)
+                break
+            except duckdb.Error as exc:  # a truncated gzip: the loader rejects it whole
+                bad = _damaged_file(str(exc), batch)
+                if bad is None:
+                    raise
+                skipped.append(bad)
+                batch.remove(bad)
+    con.execute(
+        """create temp table lines as
+           select row_number() over (order by file_index, seq) as row_number, file_index, line,
+                  row_number() over (partition by file_index order by seq) as file_row
+           from landed_lines"""
+    )
+    con.execute("drop table landed_lines")
+    con.execute(f"create temp table parsed as {_APP_SQL}")
+    events = ", ".join(f"'{e}'" for e in sorted(tracking_plan.TRACK_EVENTS))
+    types = ", ".join(f"'{t}'" for t in sorted(tracking_plan.MESSAGE_TYPES))
+    files_table = [
+        (i, f"app/{Path(p).relative_to(world_root / 'app').as_posix()}") for p, i in index.items()
+    ]
+    con.execute("create temp table app_files (file_index integer, source_file varchar)")
+    con.executemany("insert into app_files values (?, ?)", files_table)
+    con.execute(
+        f"""
+        insert into raw.app_events by name
+        with checked as (
+            select
+                p.*, l.file_index, l.file_row,
+                -- expectations/raw_app_events.json, blocking rules (GX skips NULLs in sets)
+                not p.ok
+                    or p.message_id is null
+                    or (p.type is not null and p.type not in ({types}))
+                    or (p.event is not null and p.event not in ({events}))
+                    or p.received_at is null
+                    or p.event_at is null
+                    or p.anonymous_id is null as is_bad
+            from parsed p join lines l using (row_number)
+        ), files as (
+            select file_index
+            from checked
+            group by file_index
+            having count(*) < {MIN_ROWS_FOR_SHARE}
+                or count(*) filter (where is_bad) / count(*) <= {cfg.max_bad_row_share}
+        )
+        select
+            'floor' as load_id, f.source_file, c.file_row as row_number,
+            c.* exclude (row_number, ok, file_index, file_row, is_bad)
+        from checked c
+        join files using (file_index)
+        join app_files f using (file_index)
+        where not c.is_bad
+        qualify row_number() over (partition by c.message_id order by c.row_number) = 1
+        """
+    )
+    return skipped
+
+
+def _scan(con: duckdb.DuckDBPyConnection, batch: list[str], index: dict[str, int]) -> None:
+    # one column per line: no delimiter, quote or escape can occur in it
+    con.execute(
+        """
+        insert into landed_lines
+        select m.file_index, t.line, row_number() over () as seq
+        from read_csv(?, columns = {'line': 'varchar'}, header = false, delim = '\x01',
+                      quote = '', escape = '', auto_detect = false, filename = true) t
+        join (select unnest(?) as filename, unnest(?) as file_index) m using (filename)
+        """,
+        [batch, batch, [index[p] for p in batch]],
+    )
+
+
+def _damaged_file(message: str, batch: list[str]) -> str | None:
+    return next((p for p in batch if p in message), None)
+
+
+def floor_settings(cfg: Settings) -> Settings:
+    return replace(cfg, data_root=cfg.bench_dir / "floor")
+
+
+def describe(timings: FloorTimings) -> dict[str, Any]:
+    return {
+        "seconds_parts": {k: round(v, 2) for k, v in timings.seconds.items()},
+        "app_rows_loaded": timings.app_rows_loaded,
+        "app_files_skipped": timings.app_files_skipped,
+    }
