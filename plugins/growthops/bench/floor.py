@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from growthops import tracking_plan
 from growthops.config import Settings
@@ -178,8 +179,9 @@ def _load_app_events(
     files_table = [
         (i, f"app/{Path(p).relative_to(world_root / 'app').as_posix()}") for p, i in index.items()
     ]
-    con.execute("create temp table app_files (file_index integer, source_file varchar)")
-    con.executemany("insert into app_files values (?, ?)", files_table)
+    con.register("_app_files", pd.DataFrame(files_table, columns=["file_index", "source_file"]))
+    con.execute("create temp table app_files as select * from _app_files")
+    con.unregister("_app_files")
     con.execute(
         f"""
         insert into raw.app_events by name

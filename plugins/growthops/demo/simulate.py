@@ -796,9 +796,7 @@ class Simulator:
                 odd = dict(
                     msg, event=self.dirt_rng.choice(UNKNOWN_EVENT_NAMES), messageId=self._uuid()
                 )
-                self.outbox[hour].append(
-                    (received, _JSON_LINE(odd))
-                )
+                self.outbox[hour].append((received, _JSON_LINE(odd)))
 
     def _flush_hours(self, before: datetime | None) -> None:
         window_start = datetime.combine(
