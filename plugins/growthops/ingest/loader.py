@@ -50,6 +50,7 @@ MIN_ROWS_FOR_SHARE = 20
 # Files parsed and gated together; bounds memory on large backlogs.
 CHUNK_ROWS = 400_000
 RULE_DUPLICATE = "unique_message_id"
+INGEST_CHECKPOINT_THRESHOLD = "512MB"  # WAL size at which DuckDB checkpoints during ingest
 
 
 @dataclass
@@ -163,6 +164,10 @@ def _ingest_pending(
 ) -> None:
     with warehouse.writer(cfg.pipeline_db, cfg.lock_retry_seconds) as con:
         con.execute(all_ddl())
+        # every file commits on its own; checkpointing the WAL into the file after every few
+        # commits (DuckDB's default, 16 MB) measured half the medium world's ingest time.
+        # Commits stay durable in the WAL; closing the connection checkpoints it.
+        con.execute(f"set checkpoint_threshold = '{INGEST_CHECKPOINT_THRESHOLD}'")
         chunk: list[_Work] = []
         chunk_rows = 0
         seen: dict[str, str] = {}
