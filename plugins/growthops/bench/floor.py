@@ -2,7 +2,7 @@
 with none of the pipeline's machinery.
 
 What it keeps: the definitions. App events (all but a few thousand of the rows) are read
-by ONE bulk DuckDB scan of every NDJSON file, parsed by the adapter's own SQL, gated by
+by bulk DuckDB scans of 256 NDJSON files at a time, parsed by the adapter's own SQL, gated by
 the raw suite's rules written as SQL, de-duplicated by messageId in SQL; the channel and
 content files (a few thousand rows in native exports, GBK CSVs among them) go through the
 pipeline's loader; then every dbt model runs as its compiled SQL, in dependency order.
@@ -31,6 +31,7 @@ from growthops.ingest.loader import MIN_ROWS_FOR_SHARE
 from growthops.ingest.schema import all_ddl
 
 APP_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
+FLOOR_MEMORY_LIMIT = "12GB"  # of 24 GB: the rest is Python, the OS and the page cache
 SCAN_BATCH_FILES = 256  # files per bulk scan; a damaged file costs one batch's re-scan
 
 
@@ -122,12 +123,15 @@ def run_floor(
     con = duckdb.connect(str(cfg.pipeline_db))
     try:
         started = time.perf_counter()
+        # bounded, so big intermediate results spill to disk instead of the process being killed
+        con.execute(f"set memory_limit = '{FLOOR_MEMORY_LIMIT}'")
         con.execute(all_ddl())
         timings.app_files_skipped = _load_app_events(con, world_root, app, cfg)
         timings.app_rows_loaded = con.execute("select count(*) from raw.app_events").fetchone()[0]
         timings.seconds["app_events_sql"] = time.perf_counter() - started
 
         started = time.perf_counter()
+        con.execute("set preserve_insertion_order = false")  # the models need no scan order
         con.execute("create schema if not exists reference")
         con.execute(
             "create or replace table reference.channel_mapping as "
@@ -151,9 +155,11 @@ def _load_app_events(
     SQL, the raw suite's blocking rules, whole files over the bad-row share rejected, the
     first delivery of each messageId kept. Returns the files that could not be read."""
     ordered = sorted(files, key=str)  # the loader's order: pending files sorted by path
-    con.execute("create temp table landed_lines (file_index integer, line varchar, seq bigint)")
     index = {str(p): i for i, p in enumerate(ordered)}
     skipped: list[str] = []
+    offset = 0
+    # batch by batch into a table in the file: the lines of 20M events do not fit in memory
+    # at once (a single scan of all of them was killed at 20 GB on the medium world)
     for start in range(0, len(ordered), SCAN_BATCH_FILES):
         batch = [str(p) for p in ordered[start : start + SCAN_BATCH_FILES]]
         while batch:
@@ -166,14 +172,8 @@ def _load_app_events(
                     raise
                 skipped.append(bad)
                 batch.remove(bad)
-    con.execute(
-        """create temp table lines as
-           select row_number() over (order by file_index, seq) as row_number, file_index, line,
-                  row_number() over (partition by file_index order by seq) as file_row
-           from landed_lines"""
-    )
-    con.execute("drop table landed_lines")
-    con.execute(f"create temp table parsed as {_APP_SQL}")
+        if batch:
+            offset = _parse_batch(con, offset, first=offset == 0)
     events = ", ".join(f"'{e}'" for e in sorted(tracking_plan.TRACK_EVENTS))
     types = ", ".join(f"'{t}'" for t in sorted(tracking_plan.MESSAGE_TYPES))
     files_table = [
@@ -187,7 +187,7 @@ def _load_app_events(
         insert into raw.app_events by name
         with checked as (
             select
-                p.*, l.file_index, l.file_row,
+                p.*,
                 -- expectations/raw_app_events.json, blocking rules (GX skips NULLs in sets)
                 not p.ok
                     or p.message_id is null
@@ -196,7 +196,7 @@ def _load_app_events(
                     or p.received_at is null
                     or p.event_at is null
                     or p.anonymous_id is null as is_bad
-            from parsed p join lines l using (row_number)
+            from parsed p
         ), files as (
             select file_index
             from checked
@@ -214,14 +214,33 @@ def _load_app_events(
         qualify row_number() over (partition by c.message_id order by c.row_number) = 1
         """
     )
+    con.execute("drop table parsed")
     return skipped
+
+
+def _parse_batch(con: duckdb.DuckDBPyConnection, offset: int, first: bool) -> int:
+    """The scanned batch through the adapter's SQL into `parsed`; returns the next row number."""
+    con.execute(
+        f"""create or replace temp table lines as
+            select row_number() over (order by file_index, seq) + {offset} as row_number,
+                   file_index, line,
+                   row_number() over (partition by file_index order by seq) as file_row
+            from landed_lines"""
+    )
+    select = (
+        f"select a.*, l.file_index, l.file_row from ({_APP_SQL}) a join lines l using (row_number)"
+    )
+    con.execute(f"create table parsed as {select}" if first else f"insert into parsed {select}")
+    count = con.execute("select count(*) from lines").fetchone()[0]
+    con.execute("drop table lines; drop table landed_lines")
+    return offset + count
 
 
 def _scan(con: duckdb.DuckDBPyConnection, batch: list[str], index: dict[str, int]) -> None:
     # one column per line: no delimiter, quote or escape can occur in it
     con.execute(
         """
-        insert into landed_lines
+        create or replace temp table landed_lines as
         select m.file_index, t.line, row_number() over () as seq
         from read_csv(?, columns = {'line': 'varchar'}, header = false, delim = '\x01',
                       quote = '', escape = '', auto_detect = false, filename = true) t

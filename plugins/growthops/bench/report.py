@@ -107,17 +107,21 @@ def _two_marts_in_dbt(r: dict[str, Any]) -> float:
     return sum(models.get(m, 0.0) for m in ("mart_funnel_conversion", "mart_retention"))
 
 
+def _mb(value: float | None) -> str:
+    return "not recorded" if value is None else f"{value:,.0f}"
+
+
 def _figures(r: dict[str, Any]) -> list[tuple[str, float, str]]:
     p, f, pd_, inc = r["pipeline"], r["floor"], r["pandas"], r["incremental"]
     return [
         ("Full pipeline run (ingest -> gates -> dbt -> gates -> publish)", p["seconds"],
-         f"{p['peak_rss_mb']:,.0f}"),
+         _mb(p['peak_rss_mb'])),
         ("Floor: the same marts, one DuckDB process, no machinery", f["seconds"],
-         f"{f['peak_rss_mb']:,.0f}"),
+         _mb(f['peak_rss_mb'])),
         (f"pandas: funnel + retention marts (incl. reading {pd_['events']:,} events from "
-         f"Parquet, {pd_['read_seconds']:.1f} s)", pd_["seconds"], f"{pd_['peak_rss_mb']:,.0f}"),
+         f"Parquet, {pd_['read_seconds']:.1f} s)", pd_["seconds"], _mb(pd_['peak_rss_mb'])),
         ("Pipeline: dbt time of the same two marts", _two_marts_in_dbt(r), ""),
-        ("Incremental run: one more day of files", inc["seconds"], f"{inc['peak_rss_mb']:,.0f}"),
+        ("Incremental run: one more day of files", inc["seconds"], _mb(inc['peak_rss_mb'])),
     ]  # fmt: skip
 
 
@@ -168,7 +172,7 @@ def _pipeline_only_section(r: dict[str, Any]) -> list[str]:
     return [
         f"## `{r['scale']}` world, full pipeline only: {w['events']:,} events, {w['files']:,} files",
         "",
-        f"Measured {r['machine']['date']}: {p['seconds']:,.1f} s, peak RSS {p['peak_rss_mb']:,.0f} MB "
+        f"Measured {r['machine']['date']}: {p['seconds']:,.1f} s, peak RSS {_mb(p['peak_rss_mb'])} MB "
         f"(world generated once in {w['generate_seconds']:,.0f} s).",
         "",
         "| Stage | Seconds |",

@@ -128,6 +128,7 @@ def _run_step(label: str, step: str, args: dict[str, Any], workdir: Path) -> dic
     result = json.loads(out_file.read_text())
     result["wall_seconds"] = wall
     result["peak_rss_mb"] = usage.ru_maxrss / 1024
+    out_file.write_text(json.dumps(result, default=str))  # kept, RSS included (--reuse-pipeline)
     print(
         f"  {name:<22} {result['seconds']:8.1f} s   peak RSS {result['peak_rss_mb']:7.0f} MB",
         flush=True,
@@ -139,7 +140,12 @@ def _run_step(label: str, step: str, args: dict[str, Any], workdir: Path) -> dic
 
 
 def run(
-    scale: str, seed: int, dirt_rate: float, only_pipeline: bool, cfg: Settings
+    scale: str,
+    seed: int,
+    dirt_rate: float,
+    only_pipeline: bool,
+    cfg: Settings,
+    reuse_pipeline: bool = False,
 ) -> dict[str, Any]:
     from growthops.bench import compare
     from growthops.bench.world import ensure_world
@@ -160,12 +166,21 @@ def run(
     results: dict[str, Any] = {"scale": scale, "seed": seed, "dirt_rate": dirt_rate,
                                "world": {"events": world.events, "files": world.files,
                                          "days": world.days, "generate_seconds": world.generate_seconds}}  # fmt: skip
-    results["pipeline"] = _run_step(
-        "pipeline",
-        "pipeline",
-        {"data_root": pipeline_root, "world": world_args, "files": "full", "fresh": True},
-        work,
-    )
+    kept, incremented = work / "pipeline.out.json", work / "incremental_day.out.json"
+    if reuse_pipeline and kept.exists() and not incremented.exists():
+        # a previous run's full pipeline (its incremental day not yet applied): the slow step
+        # is not repeated when a later step is being fixed
+        results["pipeline"] = json.loads(kept.read_text())
+        results["pipeline"].setdefault("peak_rss_mb", None)
+        print(f"  pipeline (reused from {kept})", flush=True)
+    else:
+        incremented.unlink(missing_ok=True)
+        results["pipeline"] = _run_step(
+            "pipeline",
+            "pipeline",
+            {"data_root": pipeline_root, "world": world_args, "files": "full", "fresh": True},
+            work,
+        )
     if only_pipeline:
         return results
     pipeline_cfg = replace(cfg, data_root=pipeline_root)
@@ -206,13 +221,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dirt-rate", type=float, default=0.01)
     parser.add_argument("--pipeline-only", action="store_true",
                         help="time the full pipeline run only (what the large world gets)")  # fmt: skip
+    parser.add_argument("--reuse-pipeline", action="store_true",
+                        help="keep the last full pipeline run instead of repeating it")  # fmt: skip
     parser.add_argument("--output", default="BENCHMARKS.md")
     args = parser.parse_args(argv)
     from growthops.bench import report
 
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     cfg = settings()
-    results = run(args.scale, args.seed, args.dirt_rate, args.pipeline_only, cfg)
+    results = run(args.scale, args.seed, args.dirt_rate, args.pipeline_only, cfg,
+                  args.reuse_pipeline)  # fmt: skip
     results["machine"] = report.machine()
     path = report.save(results, cfg.bench_dir / "results")
     print(f"results: {path}")
