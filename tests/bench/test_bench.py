@@ -214,3 +214,21 @@ def test_the_report_judges_each_target() -> None:
     missed = report.ratios(_result(pipeline=60, floor_s=40, incremental=7, gates=10, pandas=40,
                                    marts=10))  # fmt: skip
     assert [ok for _, ok in missed.values()] == [True, False, False, False]
+
+
+def test_the_results_check_finds_a_changed_value_and_a_missing_row(tmp_path: Path) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("create table a (k varchar, n bigint, x double)")
+    con.execute("insert into a values ('p', 1, 100.0), ('q', 2, 0.5), ('q', 2, 0.5)")
+    con.execute("create table same as select k, n, x + 1e-8 as x from a")  # float noise only
+    con.execute("create table other (k varchar, n bigint, x double)")
+    con.execute("insert into other values ('p', 1, 100.01), ('q', 2, 0.5)")
+    assert compare._diff(con, "a", "same") == {"rows": 3, "only_in_pipeline": 0, "only_in_other": 0}
+    # p's value moved; one of the two identical q rows is gone
+    assert compare._diff(con, "a", "other") == {
+        "rows": 3,
+        "only_in_pipeline": 2,
+        "only_in_other": 1,
+    }

@@ -7,7 +7,12 @@ from typing import Any
 
 import duckdb
 
-FLOAT_DIGITS = 6  # averages and rates summed in another order differ in the last bits
+# Doubles (averages, medians, rates) are equal within 1e-6 + a relative 1e-9: DuckDB takes
+# seconds between timestamps as a difference of epochs (~1.8e9 s, so up to ~2.4e-7 s of
+# rounding) where pandas subtracts exact microseconds, and millisecond data puts values on
+# rounding boundaries, so no fixed number of digits compares them reliably. One person more
+# or less moves a rate by far more than 1e-6.
+ABSOLUTE_TOLERANCE, RELATIVE_TOLERANCE = 1e-6, 1e-9
 
 
 def export_pandas_inputs(pipeline_db: Path, out: Path) -> tuple[Path, Path]:
@@ -31,26 +36,35 @@ def export_pandas_inputs(pipeline_db: Path, out: Path) -> tuple[Path, Path]:
     return events, persons
 
 
-def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[list[str], list[str]]:
+    """(exact columns, double columns) of a relation."""
     rows = con.execute(f"describe select * from {relation}").fetchall()
-    out = []
-    for name, kind, *_ in rows:
-        if kind in ("DOUBLE", "FLOAT"):
-            out.append(f"round({name}, {FLOAT_DIGITS}) as {name}")
-        else:
-            out.append(name)
-    return out
+    exact = [name for name, kind, *_ in rows if kind not in ("DOUBLE", "FLOAT")]
+    doubles = [name for name, kind, *_ in rows if kind in ("DOUBLE", "FLOAT")]
+    return exact, doubles
 
 
 def _diff(con: duckdb.DuckDBPyConnection, expected: str, actual: str) -> dict[str, int]:
-    cols = ", ".join(_columns(con, expected))
-    names = ", ".join(c.split(" as ")[-1] for c in _columns(con, expected))
-    left = f"select {cols} from {expected}"
-    right = f"select {cols} from (select {names} from {actual})"
-    count = con.execute(f"select count(*) from {expected}").fetchone()[0]
-    missing = con.execute(f"select count(*) from ({left} except all {right})").fetchone()[0]
-    extra = con.execute(f"select count(*) from ({right} except all {left})").fetchone()[0]
-    return {"rows": count, "only_in_pipeline": missing, "only_in_other": extra}
+    """Rows of `expected` without an equal row in `actual` and the reverse: rows pair up on
+    their exact columns (duplicates by position), then their doubles must agree."""
+    exact, doubles = _columns(con, expected)
+    cols = ", ".join(exact + doubles)
+    numbered = "select {cols}, row_number() over (partition by {keys}) as _n from {rel}"
+    keys = ", ".join(exact)
+    on = " and ".join([f"l.{c} is not distinct from r.{c}" for c in exact] + ["l._n = r._n"])
+    agree = " and ".join(
+        [f"(l.{c} is null and r.{c} is null or abs(l.{c} - r.{c}) <= "
+         f"{ABSOLUTE_TOLERANCE} + {RELATIVE_TOLERANCE} * abs(l.{c}))" for c in doubles] or ["true"]
+    )  # fmt: skip
+    missing, extra, rows = con.execute(
+        f"""with l as ({numbered.format(cols=cols, keys=keys, rel=expected)}),
+                 r as ({numbered.format(cols=cols, keys=keys, rel=f"(select {cols} from {actual})")})
+            select count(*) filter (where l._n is not null and (r._n is null or not ({agree}))),
+                   count(*) filter (where r._n is not null and (l._n is null or not ({agree}))),
+                   count(l._n)
+            from l full join r on {on}"""
+    ).fetchone()
+    return {"rows": rows, "only_in_pipeline": missing, "only_in_other": extra}
 
 
 def compare_databases(serving: Path, other_pipeline_db: Path) -> dict[str, dict[str, int]]:

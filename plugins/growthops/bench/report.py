@@ -118,7 +118,7 @@ def _figures(r: dict[str, Any]) -> list[tuple[str, float, str]]:
          _mb(p['peak_rss_mb'])),
         ("Floor: the same marts, one DuckDB process, no machinery", f["seconds"],
          _mb(f['peak_rss_mb'])),
-        (f"pandas: funnel + retention marts (incl. reading {pd_['events']:,} events from "
+        (f"pandas: funnel + retention marts (incl. reading and ordering {pd_['events']:,} events from "
          f"Parquet, {pd_['read_seconds']:.1f} s)", pd_["seconds"], _mb(pd_['peak_rss_mb'])),
         ("Pipeline: dbt time of the same two marts", _two_marts_in_dbt(r), ""),
         ("Incremental run: one more day of files", inc["seconds"], _mb(inc['peak_rss_mb'])),

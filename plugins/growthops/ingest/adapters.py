@@ -477,42 +477,56 @@ def parse_content_stats(data: bytes, source: str) -> Parsed:
 
 # ------------------------------------------------------------------------ app events
 
-_APP_SQL = """
+# The Segment fields the raw table keeps, in the order _APP_SQL reads them (v[1], v[2], ...).
+_APP_FIELDS = (
+    "$.messageId", "$.type", "$.event", "$.name", "$.anonymousId", "$.userId",
+    "$.timestamp", "$.sentAt", "$.receivedAt",
+    "$.context.campaign.source", "$.context.campaign.medium", "$.context.campaign.name",
+    "$.context.campaign.term", "$.context.campaign.content", "$.context.timezone",
+)  # fmt: skip
+
+# Each line is parsed ONCE: one json_extract_string with the list of paths (15 separate
+# `->>` re-parse the text 15 times; measured 2.6x slower on 157k medium-world lines, same rows).
+_APP_SQL = f"""
 with src as (
-    select row_number, line, json_valid(line) and starts_with(ltrim(line), '{') as ok from lines
+    select row_number, line, json_valid(line) and starts_with(ltrim(line), '{{') as ok from lines
 ), j as (
-    select row_number, line, ok, case when ok then line::json end as j from src
+    select
+        row_number, line, ok,
+        case when ok then json_extract_string(line, [{", ".join(f"'{p}'" for p in _APP_FIELDS)}]) end as v,
+        case when ok then json_extract(line, ['$.properties', '$.traits']) end as o
+    from src
 ), t as (
     select
-        row_number, line, ok, j,
-        try_cast(j ->> '$.timestamp' as timestamptz) at time zone 'UTC' as client_timestamp,
-        try_cast(j ->> '$.sentAt' as timestamptz) at time zone 'UTC' as sent_at,
-        try_cast(j ->> '$.receivedAt' as timestamptz) at time zone 'UTC' as received_at
+        *,
+        try_cast(v[7] as timestamptz) at time zone 'UTC' as client_timestamp,
+        try_cast(v[8] as timestamptz) at time zone 'UTC' as sent_at,
+        try_cast(v[9] as timestamptz) at time zone 'UTC' as received_at
     from j
 )
 select
     row_number,
     ok,
-    j ->> '$.messageId' as message_id,
-    j ->> '$.type' as type,
-    j ->> '$.event' as event,
-    j ->> '$.name' as screen_name,
-    j ->> '$.anonymousId' as anonymous_id,
-    j ->> '$.userId' as user_id,
+    v[1] as message_id,
+    v[2] as type,
+    v[3] as event,
+    v[4] as screen_name,
+    v[5] as anonymous_id,
+    v[6] as user_id,
     -- Segment's clock-skew correction: the device's clock error is sentAt - receivedAt.
     coalesce(received_at - (sent_at - client_timestamp), client_timestamp) as event_at,
     client_timestamp,
     sent_at,
     received_at,
     epoch(sent_at) - epoch(received_at) as clock_skew_seconds,
-    j ->> '$.context.campaign.source' as utm_source,
-    j ->> '$.context.campaign.medium' as utm_medium,
-    j ->> '$.context.campaign.name' as utm_campaign,
-    j ->> '$.context.campaign.term' as utm_term,
-    j ->> '$.context.campaign.content' as utm_content,
-    j ->> '$.context.timezone' as device_timezone,
-    (j -> '$.properties')::varchar as properties,
-    (j -> '$.traits')::varchar as traits,
+    v[10] as utm_source,
+    v[11] as utm_medium,
+    v[12] as utm_campaign,
+    v[13] as utm_term,
+    v[14] as utm_content,
+    v[15] as device_timezone,
+    o[1]::varchar as properties,
+    o[2]::varchar as traits,
     line as raw_record
 from t
 order by row_number
