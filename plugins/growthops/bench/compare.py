@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -106,8 +105,3 @@ def mismatches(checks: dict[str, dict[str, dict[str, int]]]) -> list[str]:
                     f"missing, {d['only_in_other']} rows not in the pipeline's"
                 )
     return lines
-
-
-def summarize(checks: Any) -> str:
-    bad = mismatches(checks)
-    return "all equal" if not bad else "; ".join(bad)

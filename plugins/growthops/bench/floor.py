@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -101,19 +101,18 @@ def run_floor(
     cfg: Settings, world_root: Path, files: list[Path], models: list[CompiledModel], seed: Path
 ) -> FloorTimings:
     """Build the marts from `files` (paths under `world_root`) into cfg.pipeline_db."""
+    from growthops.bench.world import link_files
     from growthops.ingest.loader import ingest
 
     timings = FloorTimings()
     shutil.rmtree(cfg.data_root, ignore_errors=True)
     cfg.warehouse_dir.mkdir(parents=True)
-    app = [f for f in files if f.relative_to(world_root).parts[0] == "app"]
-    small = [f for f in files if f not in set(app)]
+    app, small = [], []
+    for f in files:
+        (app if f.relative_to(world_root).parts[0] == "app" else small).append(f)
     for family in ("channel", "content"):
         (cfg.landing_dir / family).mkdir(parents=True)
-    for src in small:
-        dst = cfg.landing_dir / src.relative_to(world_root)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        dst.hardlink_to(src)
+    link_files(world_root, small, cfg.landing_dir)
 
     started = time.perf_counter()
     for family in ("channel", "content"):
@@ -252,10 +251,6 @@ def _scan(con: duckdb.DuckDBPyConnection, batch: list[str], index: dict[str, int
 
 def _damaged_file(message: str, batch: list[str]) -> str | None:
     return next((p for p in batch if p in message), None)
-
-
-def floor_settings(cfg: Settings) -> Settings:
-    return replace(cfg, data_root=cfg.bench_dir / "floor")
 
 
 def describe(timings: FloorTimings) -> dict[str, Any]:

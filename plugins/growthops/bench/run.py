@@ -40,7 +40,7 @@ def _step_pipeline(args: dict[str, Any]) -> dict[str, Any]:
         (cfg.landing_dir / family).mkdir(parents=True, exist_ok=True)
     world = World.from_json(args["world"])
     files = world.full_files() if args["files"] == "full" else world.next_day_files()
-    link_files(world, files, cfg.landing_dir)
+    link_files(world.root, files, cfg.landing_dir)
     started = time.perf_counter()
     results = run_dags(PIPELINE_DAGS, cfg)
     total = time.perf_counter() - started
@@ -108,11 +108,10 @@ STEPS = {"pipeline": _step_pipeline, "floor": _step_floor, "pandas": _step_panda
 
 def _run_step(label: str, step: str, args: dict[str, Any], workdir: Path) -> dict[str, Any]:
     """Run a step in a child process; its JSON result plus wall seconds and peak RSS."""
-    name = label
-    args_file, out_file = workdir / f"{name}.args.json", workdir / f"{name}.out.json"
+    args_file, out_file = workdir / f"{label}.args.json", workdir / f"{label}.out.json"
     args_file.write_text(json.dumps(args, default=str))
     out_file.unlink(missing_ok=True)
-    log = (workdir / f"{name}.log").open("w")
+    log = (workdir / f"{label}.log").open("w")
     started = time.perf_counter()
     command = [sys.executable, "-m", "growthops.bench.run", "_step", step, str(args_file), str(out_file)]  # fmt: skip
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -121,16 +120,16 @@ def _run_step(label: str, step: str, args: dict[str, Any], workdir: Path) -> dic
     log.close()
     code = os.waitstatus_to_exitcode(status)
     if code != 0 or not out_file.exists():
-        tail = (workdir / f"{name}.log").read_text(errors="replace")[-3000:]
+        tail = (workdir / f"{label}.log").read_text(errors="replace")[-3000:]
         raise RuntimeError(
-            f"bench step {name} failed (exit {code}); log {workdir / name}.log:\n{tail}"
+            f"bench step {label} failed (exit {code}); log {workdir / label}.log:\n{tail}"
         )
     result = json.loads(out_file.read_text())
     result["wall_seconds"] = wall
     result["peak_rss_mb"] = usage.ru_maxrss / 1024
     out_file.write_text(json.dumps(result, default=str))  # kept, RSS included (--reuse-pipeline)
     print(
-        f"  {name:<22} {result['seconds']:8.1f} s   peak RSS {result['peak_rss_mb']:7.0f} MB",
+        f"  {label:<22} {result['seconds']:8.1f} s   peak RSS {result['peak_rss_mb']:7.0f} MB",
         flush=True,
     )
     return result

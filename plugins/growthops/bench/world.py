@@ -99,11 +99,11 @@ def ensure_world(bench_dir: Path, scale: str, seed: int, dirt_rate: float) -> Wo
     )
 
 
-def link_files(world: World, files: list[Path], landing: Path) -> None:
-    """Deliver `files` into `landing` as hard links (instant, no copy; falls back to copying
-    across file systems)."""
+def link_files(root: Path, files: list[Path], landing: Path) -> None:
+    """Deliver `files` (under `root`) into `landing` as hard links (instant, no copy; falls
+    back to copying across file systems)."""
     for src in files:
-        dst = landing / src.relative_to(world.root)
+        dst = landing / src.relative_to(root)
         dst.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(src, dst)
