@@ -187,7 +187,7 @@ def render(folder: Path) -> str:
     lines = [
         "# Benchmarks",
         "",
-        "Written by `make bench` (`growthops bench`); each section is the latest run of its "
+        "Written by `make bench` (`python -m growthops.bench.run`); each section is the latest run of its "
         'world. How to read it and what each figure means: README "Benchmarks". What '
         "dominates and what would fix a missed target: DECISIONS.md.",
         "",

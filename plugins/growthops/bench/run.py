@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         result = STEPS[step](json.loads(Path(args_file).read_text()))
         Path(out_file).write_text(json.dumps(result, default=str))
         return 0
-    parser = argparse.ArgumentParser(prog="growthops bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m growthops.bench.run", description=__doc__)
     parser.add_argument("--scale", default="medium", help="demo world scale (small, medium, large)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dirt-rate", type=float, default=0.01)
