@@ -311,11 +311,34 @@ def _short(value: object, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def _reject_if_mostly_bad(w: _Work, cfg: Settings) -> None:
+    """Reject the whole file when its share of rule-breaking rows is above the setting."""
+    parsed = w.parsed
+    if parsed is None or w.reject_reason is not None:
+        return
+    bad_rows = {r.row_number for r in parsed.rejects} | set(w.bad)
+    rows_in = parsed.rows_in
+    if rows_in < MIN_ROWS_FOR_SHARE or len(bad_rows) / rows_in <= cfg.max_bad_row_share:
+        return
+    rules = Counter(r.rule for r in parsed.rejects)
+    rules.update(rule for problems in w.bad.values() for rule, _ in problems)
+    examples = [r.reason for r in parsed.rejects[:2]] + [
+        p[0][1] for _, p in sorted(w.bad.items())[:3]
+    ]
+    w.reject_reason = (
+        f"{w.source_file}: {len(bad_rows)} of {rows_in} rows "
+        f"({len(bad_rows) / rows_in:.1%}) break a rule, above "
+        f"GROWTHOPS_MAX_BAD_ROW_SHARE={cfg.max_bad_row_share:g}. "
+        f"Rules broken: {dict(rules.most_common())}. Examples: " + " | ".join(examples)
+    )
+
+
 def _find_duplicate_events(con: duckdb.DuckDBPyConnection, works: list[_Work]) -> None:
     """messageId seen earlier in this run, or already in raw.app_events from another file."""
     frames = []
     for i, w in enumerate(works):
-        if w.parsed is None or w.parsed.table != "app_events":
+        # a rejected file delivers nothing: its messageIds must not make a later copy a duplicate
+        if w.parsed is None or w.reject_reason is not None or w.parsed.table != "app_events":
             continue
         rows = w.parsed.rows[["row_number", "message_id"]]
         keep = rows["message_id"].notna() & ~rows["row_number"].isin(list(w.bad))
@@ -369,6 +392,8 @@ def _finish_chunk(
         started = time.perf_counter()
         _gate(con, group, cfg, report)
         report.gate_seconds += time.perf_counter() - started
+        for w in group:
+            _reject_if_mostly_bad(w, cfg)
         _find_duplicate_events(con, group)
         for w in group:
             _commit_file(con, w, family, report, cfg, now)
@@ -383,21 +408,6 @@ def _commit_file(
     now: datetime,
 ) -> None:
     parsed = w.parsed
-    if parsed is not None and w.reject_reason is None:
-        bad_rows = {r.row_number for r in parsed.rejects} | set(w.bad)
-        rows_in = parsed.rows_in
-        if rows_in >= MIN_ROWS_FOR_SHARE and len(bad_rows) / rows_in > cfg.max_bad_row_share:
-            rules = Counter(r.rule for r in parsed.rejects)
-            rules.update(rule for problems in w.bad.values() for rule, _ in problems)
-            examples = [r.reason for r in parsed.rejects[:2]] + [
-                p[0][1] for _, p in sorted(w.bad.items())[:3]
-            ]
-            w.reject_reason = (
-                f"{w.source_file}: {len(bad_rows)} of {rows_in} rows "
-                f"({len(bad_rows) / rows_in:.1%}) break a rule, above "
-                f"GROWTHOPS_MAX_BAD_ROW_SHARE={cfg.max_bad_row_share:g}. "
-                f"Rules broken: {dict(rules.most_common())}. Examples: " + " | ".join(examples)
-            )
     if w.reject_reason is not None:
         _reject_file(con, w, family, report, cfg, now)
         return
