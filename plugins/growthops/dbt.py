@@ -85,6 +85,7 @@ def run_dbt(
         "GROWTHOPS_PIPELINE_DB": str(cfg.pipeline_db),
         "GROWTHOPS_REPORTING_TZ": cfg.reporting_timezone,
         "GROWTHOPS_REPORTING_CURRENCY": cfg.reporting_currency,
+        "GROWTHOPS_DUCKDB_MEMORY_LIMIT": cfg.duckdb_memory_limit,
         "DBT_TARGET_PATH": str(target),
         "DBT_LOG_PATH": str(logs),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",

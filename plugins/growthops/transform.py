@@ -56,7 +56,9 @@ def build_stage(stage: str, cfg: Settings | None = None) -> DbtResult:
         # empty marts instead of failing on absent sources
         from growthops.ingest.schema import all_ddl
 
-        with warehouse.writer(cfg.pipeline_db, cfg.lock_retry_seconds) as con:
+        with warehouse.writer(
+            cfg.pipeline_db, cfg.lock_retry_seconds, cfg.duckdb_memory_limit
+        ) as con:
             con.execute(all_ddl())
     result = run_dbt(STAGES[stage], cfg)
     log.info("dbt %s:\n%s", stage, result.table())
@@ -168,7 +170,12 @@ def gate_staging(cfg: Settings | None = None) -> GateReport:
     """Volumes against recent history, freshness across sources, null keys, negative metrics."""
     cfg = cfg or settings()
     report = GateReport("staging")
-    con = warehouse.connect(cfg.pipeline_db, read_only=True, wait_seconds=cfg.lock_retry_seconds)
+    con = warehouse.connect(
+        cfg.pipeline_db,
+        read_only=True,
+        wait_seconds=cfg.lock_retry_seconds,
+        memory_limit=cfg.duckdb_memory_limit,
+    )
     try:
         frame = con.execute(STAGING_PROFILE_SQL).df()
     finally:
@@ -213,7 +220,12 @@ def gate_marts(cfg: Settings | None = None) -> GateReport:
     cfg = cfg or settings()
     report = GateReport("marts")
     suites = cfg.expectations_dir / "marts"
-    con = warehouse.connect(cfg.pipeline_db, read_only=True, wait_seconds=cfg.lock_retry_seconds)
+    con = warehouse.connect(
+        cfg.pipeline_db,
+        read_only=True,
+        wait_seconds=cfg.lock_retry_seconds,
+        memory_limit=cfg.duckdb_memory_limit,
+    )
     try:
         tables = mart_tables(con)
         counts = {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in tables}
@@ -364,7 +376,7 @@ def record_run(
     cfg: Settings | None = None,
 ) -> None:
     cfg = cfg or settings()
-    with warehouse.writer(cfg.pipeline_db, cfg.lock_retry_seconds) as con:
+    with warehouse.writer(cfg.pipeline_db, cfg.lock_retry_seconds, cfg.duckdb_memory_limit) as con:
         con.execute(RUN_LOG_DDL)
         con.execute("delete from ops.pipeline_runs where run_id = ?", [run_id])
         con.execute(
@@ -377,7 +389,12 @@ def record_run(
 
 def model_row_counts(cfg: Settings, result: DbtResult) -> dict[str, int]:
     """Rows in each table the stage built (dbt-duckdb does not report rows affected)."""
-    con = warehouse.connect(cfg.pipeline_db, read_only=True, wait_seconds=cfg.lock_retry_seconds)
+    con = warehouse.connect(
+        cfg.pipeline_db,
+        read_only=True,
+        wait_seconds=cfg.lock_retry_seconds,
+        memory_limit=cfg.duckdb_memory_limit,
+    )
     try:
         known = {r[1]: r[0] for r in con.execute(
             "select table_schema, table_name from information_schema.tables "

@@ -41,15 +41,21 @@ def _is_lock_error(exc: duckdb.Error) -> bool:
 
 
 def connect(
-    path: Path, *, read_only: bool = False, wait_seconds: float = 60.0
+    path: Path,
+    *,
+    read_only: bool = False,
+    wait_seconds: float = 60.0,
+    memory_limit: str | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """Open `path`, retrying while another process holds its lock (bounded)."""
+    """Open `path`, retrying while another process holds its lock (bounded).
+    `memory_limit`: DuckDB's setting (GROWTHOPS_DUCKDB_MEMORY_LIMIT); None keeps DuckDB's."""
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_seconds
     delay = 0.1
+    config = {"memory_limit": memory_limit} if memory_limit else {}
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
                 raise
@@ -64,9 +70,11 @@ def connect(
 
 
 @contextmanager
-def writer(path: Path, wait_seconds: float = 60.0) -> Iterator[duckdb.DuckDBPyConnection]:
+def writer(
+    path: Path, wait_seconds: float = 60.0, memory_limit: str | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A write connection that is always closed (releasing the file lock)."""
-    con = connect(path, wait_seconds=wait_seconds)
+    con = connect(path, wait_seconds=wait_seconds, memory_limit=memory_limit)
     try:
         yield con
     finally:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from growthops import warehouse
 from growthops.config import SETTINGS_DOC, ConfigError, Settings
+from growthops.dbt import run_dbt
 
 
 @pytest.fixture
@@ -26,6 +28,7 @@ def test_defaults_put_all_data_under_one_root(clean_env: pytest.MonkeyPatch) -> 
     assert s.serving_db.parent == s.pipeline_db.parent == s.warehouse_dir
     assert (s.reporting_timezone, s.reporting_currency) == ("UTC", "USD")
     assert s.max_bad_row_share == 0.25
+    assert s.duckdb_memory_limit == "50%"
 
 
 def test_environment_overrides(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -33,11 +36,13 @@ def test_environment_overrides(clean_env: pytest.MonkeyPatch, tmp_path: Path) ->
     clean_env.setenv("GROWTHOPS_REPORTING_TZ", "Asia/Shanghai")
     clean_env.setenv("GROWTHOPS_REPORTING_CURRENCY", "cny")
     clean_env.setenv("GROWTHOPS_MAX_BAD_ROW_SHARE", "0.2")
+    clean_env.setenv("GROWTHOPS_DUCKDB_MEMORY_LIMIT", "8GB")
     s = Settings.from_env()
     assert s.landing_dir == tmp_path / "landing"
     assert s.reporting_timezone == "Asia/Shanghai"
     assert s.reporting_currency == "CNY"
     assert s.max_bad_row_share == 0.2
+    assert s.duckdb_memory_limit == "8GB"
 
 
 @pytest.mark.parametrize(
@@ -48,6 +53,8 @@ def test_environment_overrides(clean_env: pytest.MonkeyPatch, tmp_path: Path) ->
         ("GROWTHOPS_MAX_BAD_ROW_SHARE", "half"),
         ("GROWTHOPS_MAX_BAD_ROW_SHARE", "1.5"),
         ("GROWTHOPS_LOCK_RETRY_SECONDS", "-1"),
+        ("GROWTHOPS_DUCKDB_MEMORY_LIMIT", "lots"),
+        ("GROWTHOPS_DUCKDB_MEMORY_LIMIT", "150%"),
     ],
 )
 def test_bad_values_name_the_variable(clean_env: pytest.MonkeyPatch, env: str, value: str) -> None:
@@ -62,3 +69,22 @@ def test_every_setting_is_documented(clean_env: pytest.MonkeyPatch) -> None:
     readme = (Settings.from_env().home / "README.md").read_text()
     for env, _, _ in SETTINGS_DOC:
         assert env in readme, f"{env} is not documented in README.md"
+
+
+def test_the_memory_limit_reaches_duckdb_and_dbt(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    clean_env.setenv("GROWTHOPS_DATA_ROOT", str(tmp_path))
+    clean_env.setenv("GROWTHOPS_DUCKDB_MEMORY_LIMIT", "1GB")
+    cfg = Settings.from_env()
+    con = warehouse.connect(cfg.pipeline_db, memory_limit=cfg.duckdb_memory_limit)
+    try:
+        shown = con.execute("select current_setting('memory_limit')").fetchone()
+    finally:
+        con.close()
+    assert shown == ("953.6 MiB",)  # DuckDB shows 1 GB (10^9 bytes) in binary units
+    result = run_dbt(
+        ["show", "--inline", "select current_setting('memory_limit') as memory_limit"], cfg
+    )
+    assert result.success, result.output
+    assert "953.6 MiB" in result.output
