@@ -232,3 +232,25 @@ def test_the_results_check_finds_a_changed_value_and_a_missing_row(tmp_path: Pat
         "only_in_pipeline": 2,
         "only_in_other": 1,
     }
+
+
+def test_a_step_that_does_not_finish_is_reported_not_lost(tmp_path: Path) -> None:
+    from growthops.bench import run
+
+    # a pipeline step without its arguments dies at once: a real child process that fails
+    with pytest.raises(run.StepFailedError) as info:
+        run._run_step("pipeline", "pipeline", {}, tmp_path)
+    record = info.value.record
+    assert record["failed"] == "exit 1" and record["seconds"] > 0 and record["peak_rss_mb"] > 0
+    assert "KeyError" in (tmp_path / "pipeline.log").read_text()
+    results = {
+        "scale": "large",
+        "world": {"events": 100, "files": 2, "days": 1, "generate_seconds": 1.0},
+        "pipeline": record,
+        "machine": report.machine(),
+    }
+    assert report.failed_checks(results) == ["the full pipeline did not finish: exit 1"]
+    report.save(results, tmp_path / "results")
+    text = report.render(tmp_path / "results")
+    assert "**did not finish**: exit 1" in text and "**not met**" in text
+    assert "OOM killer" in run._exit_meaning(-9)

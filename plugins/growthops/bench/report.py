@@ -63,7 +63,9 @@ def save(results: dict[str, Any], folder: Path) -> Path:
 
 
 def failed_checks(results: dict[str, Any]) -> list[str]:
-    return mismatches(results.get("checks", {}))
+    failed = results.get("pipeline", {}).get("failed")
+    did_not_finish = [f"the full pipeline did not finish: {failed}"] if failed else []
+    return did_not_finish + mismatches(results.get("checks", {}))
 
 
 def comparable(r: dict[str, Any]) -> tuple[float, float]:
@@ -169,6 +171,15 @@ def _full_section(r: dict[str, Any]) -> list[str]:
 
 def _pipeline_only_section(r: dict[str, Any]) -> list[str]:
     w, p = r["world"], r["pipeline"]
+    if p.get("failed"):
+        return [
+            f"## `{r['scale']}` world, full pipeline only: {w['events']:,} events, {w['files']:,} files",
+            "",
+            f"Measured {r['machine']['date']}: **did not finish**: {p['failed']}, after "
+            f'{p["seconds"]:,.1f} s, peak RSS {_mb(p["peak_rss_mb"])} MB. The target "large '
+            'world completes without running out of memory" is **not met** by this run.',
+            "",
+        ]
     return [
         f"## `{r['scale']}` world, full pipeline only: {w['events']:,} events, {w['files']:,} files",
         "",
