@@ -157,6 +157,7 @@ def test_published_marts_equal_the_clean_run(burst, clean_run) -> None:
     assert published_marts(cfg) == clean_run.marts
 
 
+@pytest.mark.faults_full  # 45 s: three more pipeline runs; make test-faults runs it
 def test_redelivery_restatement_and_its_correction(burst, clean_run) -> None:
     """Everything delivered again (a no-op), then a restated file (replaces its rows), then
     the original again (restores them): the marts end where the clean run is."""
