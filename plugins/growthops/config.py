@@ -50,8 +50,8 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
         "GROWTHOPS_DUCKDB_MEMORY_LIMIT",
         "50%",
         "DuckDB memory_limit of every pipeline connection and of dbt: a share of RAM ('50%') "
-        "or a size ('8GB'). DuckDB's own 80% let one ingest of the large world reach 23.6 GB "
-        "of 24.",
+        "or a size ('8GB'). With DuckDB's own 80%, an ingest of the large world was killed "
+        "out of memory at 23.2 GiB of the machine's 23.5.",
     ),
     (
         "GROWTHOPS_FAILPOINT",
