@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -23,6 +23,9 @@ from growthops import quality, warehouse
 from growthops.config import Settings, settings
 from growthops.dbt import DbtResult, run_dbt
 from growthops.failpoints import PUBLISH_BEFORE_SWAP, failpoint
+
+if TYPE_CHECKING:
+    import duckdb
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,17 @@ class StageFailedError(RuntimeError):
 
 
 # ------------------------------------------------------------------------ dbt stages
+
+
+def _read_pipeline(cfg: Settings) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the pipeline file, within the configured lock wait and
+    memory limit (the gates, the run log and the row counts all read through it)."""
+    return warehouse.connect(
+        cfg.pipeline_db,
+        read_only=True,
+        wait_seconds=cfg.lock_retry_seconds,
+        memory_limit=cfg.duckdb_memory_limit,
+    )
 
 
 def build_stage(stage: str, cfg: Settings | None = None) -> DbtResult:
@@ -170,12 +184,7 @@ def gate_staging(cfg: Settings | None = None) -> GateReport:
     """Volumes against recent history, freshness across sources, null keys, negative metrics."""
     cfg = cfg or settings()
     report = GateReport("staging")
-    con = warehouse.connect(
-        cfg.pipeline_db,
-        read_only=True,
-        wait_seconds=cfg.lock_retry_seconds,
-        memory_limit=cfg.duckdb_memory_limit,
-    )
+    con = _read_pipeline(cfg)
     try:
         frame = con.execute(STAGING_PROFILE_SQL).df()
     finally:
@@ -220,12 +229,7 @@ def gate_marts(cfg: Settings | None = None) -> GateReport:
     cfg = cfg or settings()
     report = GateReport("marts")
     suites = cfg.expectations_dir / "marts"
-    con = warehouse.connect(
-        cfg.pipeline_db,
-        read_only=True,
-        wait_seconds=cfg.lock_retry_seconds,
-        memory_limit=cfg.duckdb_memory_limit,
-    )
+    con = _read_pipeline(cfg)
     try:
         tables = mart_tables(con)
         counts = {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in tables}
@@ -389,12 +393,7 @@ def record_run(
 
 def model_row_counts(cfg: Settings, result: DbtResult) -> dict[str, int]:
     """Rows in each table the stage built (dbt-duckdb does not report rows affected)."""
-    con = warehouse.connect(
-        cfg.pipeline_db,
-        read_only=True,
-        wait_seconds=cfg.lock_retry_seconds,
-        memory_limit=cfg.duckdb_memory_limit,
-    )
+    con = _read_pipeline(cfg)
     try:
         known = {r[1]: r[0] for r in con.execute(
             "select table_schema, table_name from information_schema.tables "
