@@ -10,12 +10,13 @@ UV_VERSION := 0.13.8
 
 export GROWTHOPS_HOME ?= $(CURDIR)
 
-.PHONY: help install run up test test-faults bench bench-large lint format lock clean
+.PHONY: help install run up test test-faults test-all bench bench-large lint format lock clean
 
 help:
 	@echo "make run    - install (first time) and run the main job on demo data"
 	@echo "make test   - install (first time) and run the test suite"
 	@echo "make test-faults - the whole fault suite (crashes, disk full, bad deliveries, ...)"
+	@echo "make test-all - every test, including the ones make test leaves out for time"
 	@echo "make bench  - benchmark on the medium world (~20M events): pipeline, floor, pandas -> BENCHMARKS.md"
 	@echo "make bench-large - full pipeline on the large world (~100M events) -> BENCHMARKS.md"
 	@echo "make up     - Airflow standalone on http://localhost:8080 (DAGs unpaused, event-driven)"
@@ -41,10 +42,13 @@ up: $(STAMP)
 
 # make test leaves out the slowest fault tests (make test-faults runs the whole fault suite)
 test: $(STAMP)
-	$(PY) -m pytest -m "not faults_full"
+	$(PY) -m pytest -m "not faults_full and not extended"
 
 test-faults: $(STAMP)
 	$(PY) -m pytest -m faults
+
+test-all: $(STAMP)
+	$(PY) -m pytest
 
 # not part of make test: the first run generates and caches the world (data/bench/worlds)
 bench: $(STAMP)

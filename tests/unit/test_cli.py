@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from support import copy_data_root, published_marts, settings_for
+
 
 def _run(args: list[str], data_root: Path, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, "GROWTHOPS_DATA_ROOT": str(data_root), **env}
@@ -27,6 +30,16 @@ def test_demo_generate_writes_landing_and_truth(tmp_path: Path) -> None:
     assert truth["events_generated"] > 10_000
 
 
+def test_run_on_a_loaded_warehouse_finds_nothing_new(clean_run, tmp_path: Path) -> None:
+    root = copy_data_root(clean_run.root, tmp_path / "root")
+    result = _run(["run"], root)
+    assert result.returncode == 0, result.stderr
+    assert "nothing new" in result.stdout
+    assert "transform" not in result.stdout  # no new raw data, so no transform run
+    assert published_marts(settings_for(root)) == clean_run.marts
+
+
+@pytest.mark.extended  # two full demo runs (~2 min); `make run` does the same on every setup
 def test_run_generates_demo_data_once(tmp_path: Path) -> None:
     first = _run(["run"], tmp_path)
     assert first.returncode == 0, first.stderr

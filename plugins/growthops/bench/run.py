@@ -136,10 +136,10 @@ def _run_step(label: str, step: str, args: dict[str, Any], workdir: Path) -> dic
     code = os.waitstatus_to_exitcode(status)
     if code != 0 or not out_file.exists():
         tail = (workdir / f"{label}.log").read_text(errors="replace")[-3000:]
+        # the step never reported its own time: wall seconds until it ended are the figure
         record = {
             "failed": _exit_meaning(code),
             "seconds": wall,
-            "wall_seconds": wall,
             "peak_rss_mb": usage.ru_maxrss / 1024,
         }
         raise StepFailedError(
