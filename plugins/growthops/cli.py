@@ -121,12 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _warehouse_summary(cfg) -> str:
     from growthops import warehouse
 
-    con = warehouse.connect(
-        cfg.pipeline_db,
-        read_only=True,
-        wait_seconds=cfg.lock_retry_seconds,
-        memory_limit=cfg.duckdb_memory_limit,
-    )
+    con = warehouse.open_pipeline(cfg, read_only=True)
     try:
         names = con.execute(
             "select table_name from duckdb_tables() where schema_name = 'raw' order by 1"

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
@@ -23,9 +23,6 @@ from growthops import quality, warehouse
 from growthops.config import Settings, settings
 from growthops.dbt import DbtResult, run_dbt
 from growthops.failpoints import PUBLISH_BEFORE_SWAP, failpoint
-
-if TYPE_CHECKING:
-    import duckdb
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +49,6 @@ class StageFailedError(RuntimeError):
 # ------------------------------------------------------------------------ dbt stages
 
 
-def _read_pipeline(cfg: Settings) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the pipeline file, within the configured lock wait and
-    memory limit (the gates, the run log and the row counts all read through it)."""
-    return warehouse.connect(
-        cfg.pipeline_db,
-        read_only=True,
-        wait_seconds=cfg.lock_retry_seconds,
-        memory_limit=cfg.duckdb_memory_limit,
-    )
-
-
 def build_stage(stage: str, cfg: Settings | None = None) -> DbtResult:
     cfg = cfg or settings()
     if stage == "staging":
@@ -70,9 +56,7 @@ def build_stage(stage: str, cfg: Settings | None = None) -> DbtResult:
         # empty marts instead of failing on absent sources
         from growthops.ingest.schema import all_ddl
 
-        with warehouse.writer(
-            cfg.pipeline_db, cfg.lock_retry_seconds, cfg.duckdb_memory_limit
-        ) as con:
+        with warehouse.pipeline_writer(cfg) as con:
             con.execute(all_ddl())
     result = run_dbt(STAGES[stage], cfg)
     log.info("dbt %s:\n%s", stage, result.table())
@@ -184,7 +168,7 @@ def gate_staging(cfg: Settings | None = None) -> GateReport:
     """Volumes against recent history, freshness across sources, null keys, negative metrics."""
     cfg = cfg or settings()
     report = GateReport("staging")
-    con = _read_pipeline(cfg)
+    con = warehouse.open_pipeline(cfg, read_only=True)
     try:
         frame = con.execute(STAGING_PROFILE_SQL).df()
     finally:
@@ -229,7 +213,7 @@ def gate_marts(cfg: Settings | None = None) -> GateReport:
     cfg = cfg or settings()
     report = GateReport("marts")
     suites = cfg.expectations_dir / "marts"
-    con = _read_pipeline(cfg)
+    con = warehouse.open_pipeline(cfg, read_only=True)
     try:
         tables = mart_tables(con)
         counts = {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in tables}
@@ -380,7 +364,7 @@ def record_run(
     cfg: Settings | None = None,
 ) -> None:
     cfg = cfg or settings()
-    with warehouse.writer(cfg.pipeline_db, cfg.lock_retry_seconds, cfg.duckdb_memory_limit) as con:
+    with warehouse.pipeline_writer(cfg) as con:
         con.execute(RUN_LOG_DDL)
         con.execute("delete from ops.pipeline_runs where run_id = ?", [run_id])
         con.execute(
@@ -393,7 +377,7 @@ def record_run(
 
 def model_row_counts(cfg: Settings, result: DbtResult) -> dict[str, int]:
     """Rows in each table the stage built (dbt-duckdb does not report rows affected)."""
-    con = _read_pipeline(cfg)
+    con = warehouse.open_pipeline(cfg, read_only=True)
     try:
         known = {r[1]: r[0] for r in con.execute(
             "select table_schema, table_name from information_schema.tables "

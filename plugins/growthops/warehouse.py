@@ -12,8 +12,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
+
+if TYPE_CHECKING:
+    from growthops.config import Settings
 
 
 class WarehouseLockedError(RuntimeError):
@@ -75,6 +79,27 @@ def writer(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A write connection that is always closed (releasing the file lock)."""
     con = connect(path, wait_seconds=wait_seconds, memory_limit=memory_limit)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def open_pipeline(cfg: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """The pipeline file as every task opens it: within the configured lock wait
+    (GROWTHOPS_LOCK_RETRY_SECONDS) and DuckDB memory limit (GROWTHOPS_DUCKDB_MEMORY_LIMIT)."""
+    return connect(
+        cfg.pipeline_db,
+        read_only=read_only,
+        wait_seconds=cfg.lock_retry_seconds,
+        memory_limit=cfg.duckdb_memory_limit,
+    )
+
+
+@contextmanager
+def pipeline_writer(cfg: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """open_pipeline() for writing, always closed (releasing the file lock)."""
+    con = open_pipeline(cfg)
     try:
         yield con
     finally:

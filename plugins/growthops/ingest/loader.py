@@ -162,7 +162,7 @@ def ingest(family: str, cfg: Settings | None = None) -> IngestReport:
 def _ingest_pending(
     pending: list[Path], family: str, report: IngestReport, cfg: Settings, now: datetime
 ) -> None:
-    with warehouse.writer(cfg.pipeline_db, cfg.lock_retry_seconds, cfg.duckdb_memory_limit) as con:
+    with warehouse.pipeline_writer(cfg) as con:
         con.execute(all_ddl())
         # every file commits on its own; checkpointing the WAL into the file after every few
         # commits (DuckDB's default, 16 MB) measured half the medium world's ingest time.
