@@ -77,12 +77,14 @@ def test_the_memory_limit_reaches_duckdb_and_dbt(
     clean_env.setenv("GROWTHOPS_DATA_ROOT", str(tmp_path))
     clean_env.setenv("GROWTHOPS_DUCKDB_MEMORY_LIMIT", "1GB")
     cfg = Settings.from_env()
-    con = warehouse.connect(cfg.pipeline_db, memory_limit=cfg.duckdb_memory_limit)
-    try:
+    with warehouse.pipeline_writer(cfg) as con:  # how every pipeline task opens the file
         shown = con.execute("select current_setting('memory_limit')").fetchone()
+    assert shown == ("953.6 MiB",)  # DuckDB shows 1 GB (10^9 bytes) in binary units
+    con = warehouse.open_pipeline(cfg, read_only=True)
+    try:
+        assert con.execute("select current_setting('memory_limit')").fetchone() == shown
     finally:
         con.close()
-    assert shown == ("953.6 MiB",)  # DuckDB shows 1 GB (10^9 bytes) in binary units
     result = run_dbt(
         ["show", "--inline", "select current_setting('memory_limit') as memory_limit"], cfg
     )
