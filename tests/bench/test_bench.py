@@ -254,3 +254,6 @@ def test_a_step_that_does_not_finish_is_reported_not_lost(tmp_path: Path) -> Non
     text = report.render(tmp_path / "results")
     assert "**did not finish**: exit 1" in text and "**not met**" in text
     assert "OOM killer" in run._exit_meaning(-9)
+    record["note"] = "The ingest finished."  # what the log showed, added by its reader
+    report.save(results, tmp_path / "results")
+    assert "MB. The ingest finished. The target" in report.render(tmp_path / "results")

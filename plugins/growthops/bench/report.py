@@ -172,12 +172,14 @@ def _full_section(r: dict[str, Any]) -> list[str]:
 def _pipeline_only_section(r: dict[str, Any]) -> list[str]:
     w, p = r["world"], r["pipeline"]
     if p.get("failed"):
+        # "note": what the log showed, written into the results file by whoever read it
+        note = f" {p['note']}" if p.get("note") else ""
         return [
             f"## `{r['scale']}` world, full pipeline only: {w['events']:,} events, {w['files']:,} files",
             "",
             f"Measured {r['machine']['date']}: **did not finish**: {p['failed']}, after "
-            f'{p["seconds"]:,.1f} s, peak RSS {_mb(p["peak_rss_mb"])} MB. The target "large '
-            'world completes without running out of memory" is **not met** by this run.',
+            f"{p['seconds']:,.1f} s, peak RSS {_mb(p['peak_rss_mb'])} MB.{note} The target "
+            '"large world completes without running out of memory" is **not met** by this run.',
             "",
         ]
     return [
