@@ -73,9 +73,12 @@
 
 {#- CTEs "<p>_events" ... "<p>_reached" for one funnel, reading the CTE `events`
     (person_key, event_seq, event_at, event_name, properties; event_seq = the person's
-    event order). <p>_reached has one row per funnel, person, attempt (attempt_seq = the
-    event_seq of the event that started it) and step reached: funnel_name, person_key,
-    attempt_seq, attempt_start_at, step_number, reached_at. Ends without a comma. -#}
+    event order). <p>_reached has one row per person and step reached in the person's
+    counted attempt (the one that got furthest, the first one on a tie; attempt_seq = the
+    event_seq of the event that started it): funnel_name, person_key, attempt_seq,
+    attempt_start_at, step_number, reached_at. The attempt is chosen inside the funnel: a
+    strict funnel on a frequent event has tens of millions of attempts, and ranking them
+    after the funnels' union ran out of memory on 100M events. Ends without a comma. -#}
 {% macro funnel_reached_ctes(funnel, p) -%}
     {%- set n = funnel.steps | length -%}
     {%- set window_end = dbt.dateadd(funnel.window_unit, funnel.window_value, 'first_step.event_at') -%}
@@ -145,6 +148,28 @@
 
 ),
 
+{{ p }}_counted as (
+
+    -- the person's attempt that got furthest (steps reached in order: the non-null step
+    -- columns), the first one on a tie
+    select *
+    from (
+        select
+            *,
+            row_number() over (
+                partition by person_key
+                order by
+                    {%- for k in range(2, n + 1) %}
+                    case when step_{{ k }}_at is null then 0 else 1 end {{- ' +' if not loop.last }}
+                    {%- endfor %} desc,
+                    attempt_seq
+            ) as attempt_rank
+        from {{ p }}_attempts
+    ) as ranked
+    where attempt_rank = 1
+
+),
+
 {{ p }}_reached as (
 
     select
@@ -154,7 +179,7 @@
         attempt_start_at,
         1 as step_number,
         attempt_start_at as reached_at
-    from {{ p }}_attempts
+    from {{ p }}_counted
     {%- for k in range(2, n + 1) %}
     union all
     select
@@ -164,7 +189,7 @@
         attempt_start_at,
         {{ k }} as step_number,
         step_{{ k }}_at as reached_at
-    from {{ p }}_attempts
+    from {{ p }}_counted
     where step_{{ k }}_at is not null
     {%- endfor %}
 
@@ -207,19 +232,42 @@
 
 ),
 
-{{ p }}_reached as (
+{{ p }}_steps as (
 
     -- step k = the k-th distinct step completed, reached when it was completed
     select
-        {{ growthops.funnel_sql_string(funnel.name) }} as funnel_name,
         person_key,
         attempt_seq,
         attempt_start_at,
         row_number() over (
             partition by person_key, attempt_seq order by done_at, definition_step
         ) as step_number,
+        count(*) over (partition by person_key, attempt_seq) as steps_reached,
         done_at as reached_at
     from {{ p }}_steps_done
+
+),
+
+{{ p }}_reached as (
+
+    -- the steps of the person's attempt that got furthest, the first one on a tie
+    -- (dense_rank: every step row of that attempt ranks 1)
+    select
+        {{ growthops.funnel_sql_string(funnel.name) }} as funnel_name,
+        person_key,
+        attempt_seq,
+        attempt_start_at,
+        step_number,
+        reached_at
+    from (
+        select
+            *,
+            dense_rank() over (
+                partition by person_key order by steps_reached desc, attempt_seq
+            ) as attempt_rank
+        from {{ p }}_steps
+    ) as ranked
+    where attempt_rank = 1
 
 )
 {%- endif %}

@@ -5,9 +5,10 @@
 -- generated from vars.funnels (dbt_project.yml); semantics in _product__funnels_retention.yml.
 --
 -- Per funnel: every step-1 event starts an attempt (unordered: every event matching any
--- step); macros/funnels.sql finds how far each attempt gets within the window. A person
--- counts once per funnel, with the attempt that got furthest (the first such attempt on a
--- tie); its start defines the cohort day and the times to convert.
+-- step); macros/funnels.sql finds how far each attempt gets within the window and keeps,
+-- per person, the attempt that got furthest (the first such attempt on a tie): a person
+-- counts once per funnel, and that attempt's start defines the cohort day and the times
+-- to convert.
 {%- if execute %}
 {%- set funnels = growthops.validate_funnels(var('funnels'), var('tracking_plan')) %}
 with
@@ -58,48 +59,18 @@ reached as (
 
 ),
 
-attempts as (
+counted_steps as (
 
     select
         funnel_name,
         person_key,
-        attempt_seq,
-        attempt_start_at,
-        max(step_number) as steps_reached
-    from reached
-    group by funnel_name, person_key, attempt_seq, attempt_start_at
-
-),
-
-counted_attempts as (
-
-    -- the attempt that got furthest; the first one if several tie
-    select
-        *,
-        row_number() over (
-            partition by funnel_name, person_key order by steps_reached desc, attempt_seq
-        ) as attempt_rank
-    from attempts
-
-),
-
-counted_steps as (
-
-    select
-        reached.funnel_name,
-        reached.person_key,
-        {{ growthops.reporting_date('reached.attempt_start_at') }} as cohort_date,
-        reached.step_number,
+        {{ growthops.reporting_date('attempt_start_at') }} as cohort_date,
+        step_number,
         case
-            when reached.step_number > 1
-                then {{ growthops.funnel_seconds_between('reached.attempt_start_at', 'reached.reached_at') }}
+            when step_number > 1
+                then {{ growthops.funnel_seconds_between('attempt_start_at', 'reached_at') }}
         end as seconds_to_convert
     from reached
-    inner join counted_attempts
-        on reached.funnel_name = counted_attempts.funnel_name
-        and reached.person_key = counted_attempts.person_key
-        and reached.attempt_seq = counted_attempts.attempt_seq
-        and counted_attempts.attempt_rank = 1
 
 ),
 
