@@ -170,10 +170,9 @@
 
 ),
 
-{{ p }}_reached as (
+{{ p }}_counted_steps as (
 
     select
-        {{ growthops.funnel_sql_string(funnel.name) }} as funnel_name,
         person_key,
         attempt_seq,
         attempt_start_at,
@@ -183,7 +182,6 @@
     {%- for k in range(2, n + 1) %}
     union all
     select
-        {{ growthops.funnel_sql_string(funnel.name) }} as funnel_name,
         person_key,
         attempt_seq,
         attempt_start_at,
@@ -248,12 +246,11 @@
 
 ),
 
-{{ p }}_reached as (
+{{ p }}_counted_steps as (
 
     -- the steps of the person's attempt that got furthest, the first one on a tie
     -- (dense_rank: every step row of that attempt ranks 1)
     select
-        {{ growthops.funnel_sql_string(funnel.name) }} as funnel_name,
         person_key,
         attempt_seq,
         attempt_start_at,
@@ -270,5 +267,18 @@
     where attempt_rank = 1
 
 )
-{%- endif %}
+{%- endif %},
+
+{{ p }}_reached as (
+
+    select
+        {{ growthops.funnel_sql_string(funnel.name) }} as funnel_name,
+        person_key,
+        attempt_seq,
+        attempt_start_at,
+        step_number,
+        reached_at
+    from {{ p }}_counted_steps
+
+)
 {%- endmacro %}

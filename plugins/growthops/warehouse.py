@@ -73,18 +73,6 @@ def connect(
             delay = min(delay * 2, 5.0)
 
 
-@contextmanager
-def writer(
-    path: Path, wait_seconds: float = 60.0, memory_limit: str | None = None
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A write connection that is always closed (releasing the file lock)."""
-    con = connect(path, wait_seconds=wait_seconds, memory_limit=memory_limit)
-    try:
-        yield con
-    finally:
-        con.close()
-
-
 def open_pipeline(cfg: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """The pipeline file as every task opens it: within the configured lock wait
     (GROWTHOPS_LOCK_RETRY_SECONDS) and DuckDB memory limit (GROWTHOPS_DUCKDB_MEMORY_LIMIT)."""
