@@ -1,11 +1,13 @@
-"""Helpers shared by the pipeline-level tests (e2e, faults): data roots, the published marts
-as comparable values, the ingest invariants, and DAG runs in a process a test can kill."""
+"""Helpers shared by the pipeline-level tests (e2e, faults, deploy): data roots, the published
+marts as comparable values, the ingest invariants, DAG runs in a process a test can kill, and
+Airflow's REST API of a running deployment."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import httpx
 
 from growthops import warehouse
 from growthops.config import Settings
@@ -159,15 +162,27 @@ def start_dags(cfg: Settings, dag_ids: list[str], **env: str) -> subprocess.Pope
         )
 
 
-def wait_until(check: Callable[[], object], timeout: float, what: str, proc=None) -> object:
+def wait_until(
+    check: Callable[[], Any],
+    timeout: float,
+    what: str,
+    proc: subprocess.Popen[bytes] | None = None,
+    *,
+    tolerate: tuple[type[Exception], ...] = (),
+    poll: float = 0.1,
+) -> Any:
+    """check()'s first truthy result; exceptions in `tolerate` count as not yet."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        result = check()
+        try:
+            result = check()
+        except tolerate:
+            result = None
         if result:
             return result
         if proc is not None and proc.poll() is not None:
             raise AssertionError(f"process ended ({proc.returncode}) before {what}")
-        time.sleep(0.1)
+        time.sleep(poll)
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
@@ -181,3 +196,53 @@ def settings_for(root: Path, **changes: Any) -> Settings:
     """The effective settings with the data root (and anything else given) replaced; pass
     them explicitly: run_dags() puts them in the environment for the DAGs' tasks."""
     return replace(Settings.from_env(), data_root=root, **changes)
+
+
+# ---------------------------------------------------------------- a running Airflow
+
+AIRFLOW_PASSWORD = "growthops-test"  # the tests pre-seed the simple auth manager's file with it
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Api:
+    """Airflow's REST API v2 as user admin (password AIRFLOW_PASSWORD)."""
+
+    def __init__(self, base_url: str) -> None:
+        token = httpx.post(
+            f"{base_url}/auth/token", json={"username": "admin", "password": AIRFLOW_PASSWORD}
+        )
+        token.raise_for_status()
+        self.client = httpx.Client(
+            base_url=f"{base_url}/api/v2",
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            timeout=30,
+        )
+
+    def get(self, path: str, **params: Any) -> Any:
+        response = self.client.get(path, params=params)
+        response.raise_for_status()
+        return response.json()
+
+    def runs(self, dag_id: str) -> list[dict]:
+        return self.get(f"/dags/{dag_id}/dagRuns", order_by="-run_after", limit=100)["dag_runs"]
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """wait_until for a live Airflow: API errors and a held DuckDB lock count as not yet."""
+    return wait_until(
+        check, timeout, what, tolerate=(httpx.HTTPError, warehouse.WarehouseLockedError), poll=0.5
+    )
+
+
+def deliver(src: Path, dest_dir: Path) -> Path:
+    """Put a file into landing/ the way the landing contract asks: write, then rename."""
+    dest = dest_dir / src.name
+    tmp = dest_dir / f".{src.name}.part"
+    shutil.copyfile(src, tmp)
+    tmp.replace(dest)
+    return dest

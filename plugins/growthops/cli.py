@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shutil
 import sys
 import time
 from datetime import date
+from pathlib import Path
 
 from growthops.config import ConfigError, settings
+from growthops.landing import make_inboxes
 
 
 def _demo_config(args: argparse.Namespace):  # -> DemoConfig (import kept lazy)
@@ -85,8 +88,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     elif not has_files:
         print(f"nothing new in {cfg.landing_dir} (--regenerate starts the demo over)")
 
-    import os
-
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")  # the summary says it all
     from growthops.runner import run_dags
 
@@ -154,8 +155,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     from growthops import standalone
 
     cfg = settings()
-    for family in ("channel", "app", "content"):
-        (cfg.landing_dir / family).mkdir(parents=True, exist_ok=True)
+    make_inboxes(cfg.landing_dir)
     sa = standalone.start(cfg, port=args.port)
     print(f"starting airflow standalone (log: {sa.log_path}) ...", flush=True)
     try:
@@ -172,6 +172,34 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("stopping airflow ...")
     finally:
         standalone.stop(sa)
+    return 0
+
+
+def cmd_airflow(args: argparse.Namespace) -> int:
+    """`airflow <args>` with growthops' Airflow settings (values already set win).
+
+    docker-compose.yml's containers run their components through this (`growthops airflow
+    scheduler`, ...), so growthops' Airflow settings live in airflow_env alone."""
+    from growthops import airflow_env
+
+    airflow_env.apply(settings())
+    # this environment's airflow (the venv's, or the image's) even when PATH lacks it
+    airflow = shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
+    os.execvp(airflow, [airflow, *args.airflow_args])  # becomes Airflow: signals reach it
+
+
+def cmd_init_airflow(_: argparse.Namespace) -> int:
+    """Create or migrate Airflow's metadata DB, the DuckDB pool and the landing folders
+    (idempotent): docker-compose.yml's airflow-init."""
+    from growthops import airflow_env
+
+    cfg = settings()
+    make_inboxes(cfg.landing_dir)
+    airflow_env.apply(cfg)
+    airflow_env.prepare_metadata_db()
+    print(
+        f"airflow metadata DB ready; pool {airflow_env.DUCKDB_POOL} (1 slot); inboxes in {cfg.landing_dir}"
+    )
     return 0
 
 
@@ -226,6 +254,15 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="start Airflow standalone (UI, scheduler, triggerer)")
     up.add_argument("--port", type=int, default=8080)
     up.set_defaults(func=cmd_up)
+
+    air = sub.add_parser(
+        "airflow", help="run an airflow command with growthops' settings (docker-compose uses it)"
+    )
+    air.add_argument("airflow_args", nargs=argparse.REMAINDER, help="e.g. scheduler, dags list")
+    air.set_defaults(func=cmd_airflow)
+
+    init = sub.add_parser("init-airflow", help="create/migrate Airflow's metadata DB and the pool")
+    init.set_defaults(func=cmd_init_airflow)
 
     sql = sub.add_parser("sql", help="query the published marts (read-only)")
     sql.add_argument("query")

@@ -41,6 +41,12 @@ def pending_files(landing_dir: Path, family: str) -> list[Path]:
     return list(iter_complete_files(landing_dir / family))
 
 
+def make_inboxes(landing_dir: Path) -> None:
+    """Create landing/<family>/ for every family (a new data root has none)."""
+    for family in FAMILIES:
+        (landing_dir / family).mkdir(parents=True, exist_ok=True)
+
+
 def missing_inbox_message(folder: Path) -> str | None:
     """Why `folder` (landing/<family>/) cannot be an inbox, or None when it can.
 
@@ -53,7 +59,7 @@ def missing_inbox_message(folder: Path) -> str | None:
     return (
         f"landing folder {folder} does not exist: check GROWTHOPS_DATA_ROOT "
         f"(now {folder.parent.parent}), or create the folder if this data root is new "
-        f"(`growthops up` and `growthops demo generate` create landing/<family>/)"
+        f"(`growthops up`, `growthops init-airflow` and `growthops demo generate` create landing/<family>/)"
     )
 
 

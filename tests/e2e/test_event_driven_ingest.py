@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
-import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import duckdb
-import httpx
 import pytest
-from support import assert_ingest_invariants
+from support import AIRFLOW_PASSWORD, Api, assert_ingest_invariants, deliver, free_port, wait_for
 
 from growthops import standalone, warehouse
 from growthops.config import Settings
@@ -27,47 +23,6 @@ from growthops.demo.simulate import DemoConfig
 from growthops.demo.world import SCALES
 
 pytestmark = [pytest.mark.standalone, pytest.mark.slow]
-PASSWORD = "growthops-test"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Api:
-    def __init__(self, base_url: str) -> None:
-        token = httpx.post(
-            f"{base_url}/auth/token", json={"username": "admin", "password": PASSWORD}
-        )
-        token.raise_for_status()
-        self.client = httpx.Client(
-            base_url=f"{base_url}/api/v2",
-            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
-            timeout=30,
-        )
-
-    def get(self, path: str, **params: Any) -> Any:
-        response = self.client.get(path, params=params)
-        response.raise_for_status()
-        return response.json()
-
-    def runs(self, dag_id: str) -> list[dict]:
-        return self.get(f"/dags/{dag_id}/dagRuns", order_by="-run_after", limit=100)["dag_runs"]
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-        except (httpx.HTTPError, warehouse.WarehouseLockedError):
-            result = None
-        if result:
-            return result
-        time.sleep(0.5)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +35,8 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, Set
     generate(DemoConfig(SCALES["small"], seed=5, dirt_rate=0.0), outbox, root / "truth")
     sa = standalone.start(
         cfg,
-        port=_free_port(),
-        password=PASSWORD,
+        port=free_port(),
+        password=AIRFLOW_PASSWORD,
         extra_env={
             "AIRFLOW_HOME": str(root / "airflow"),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
@@ -108,14 +63,6 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, Set
         assert sa.process.poll() is not None
 
 
-def _deliver(src: Path, dest_dir: Path) -> Path:
-    dest = dest_dir / src.name
-    tmp = dest_dir / f".{src.name}.part"
-    shutil.copyfile(src, tmp)
-    tmp.replace(dest)  # the landing contract: write, then rename
-    return dest
-
-
 def _manifest(cfg: Settings) -> dict[str, tuple[str, int]]:
     if not cfg.pipeline_db.exists():
         return {}
@@ -139,7 +86,7 @@ def test_a_dropped_file_starts_its_ingest_run_and_loads(
     src = sorted((outbox / "app").glob("*.ndjson.gz"))[30]
     lines = len(gzip.decompress(src.read_bytes()).splitlines())
     dropped = time.monotonic()
-    _deliver(src, cfg.landing_dir / "app")
+    deliver(src, cfg.landing_dir / "app")
 
     def new_successful_run() -> dict | None:
         return next(
@@ -170,7 +117,7 @@ def test_a_burst_of_50_files_all_load_once(airflow: tuple[Api, Settings, Path]) 
     files = sorted((outbox / "app").glob("*.ndjson.gz"))[40:90]
     assert len(files) == 50
     for src in files:
-        _deliver(src, cfg.landing_dir / "app")
+        deliver(src, cfg.landing_dir / "app")
     expected = {f"app/{f.name}": len(gzip.decompress(f.read_bytes()).splitlines()) for f in files}
 
     def all_loaded() -> bool:
@@ -191,7 +138,7 @@ def test_dropped_files_reach_the_published_marts_with_per_model_results(
     api, cfg, outbox = airflow
     before = {r["dag_run_id"] for r in api.runs("transform")}
     src = sorted((outbox / "app").glob("*.ndjson.gz"))[200]
-    _deliver(src, cfg.landing_dir / "app")  # ingest_app -> raw_app -> transform -> publish
+    deliver(src, cfg.landing_dir / "app")  # ingest_app -> raw_app -> transform -> publish
 
     def published_run() -> dict | None:
         return next(

@@ -1,0 +1,260 @@
+"""docker-compose.yml, the multi-machine deployment (CeleryExecutor, PostgreSQL, Redis).
+
+No Docker engine runs here, so: docker-compose (v1, Debian's package) parses and validates
+the file, and its services run as local processes — real PostgreSQL and Redis from Debian's
+packages, every Airflow service with its own command and environment from the file. A file
+dropped into landing/ must reach the published marts with every task run by the Celery
+worker and Airflow's metadata in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import psycopg2
+import pytest
+from local_compose import (
+    ENV_EXAMPLE,
+    REPO,
+    ComposeError,
+    LocalDeployment,
+    compose_config,
+    missing_servers,
+    read_env_file,
+    run_services,
+    start_postgres,
+    start_redis,
+)
+from support import AIRFLOW_PASSWORD, Api, deliver, free_port, wait_for
+
+from growthops.config import Settings
+from growthops.demo.generate import generate
+from growthops.demo.simulate import DemoConfig
+from growthops.demo.world import SCALES
+from growthops.standalone import HEALTH_COMPONENTS
+
+AIRFLOW_SERVICES = {
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker",
+}
+# secrets every Airflow component must share, or task authentication breaks between them
+SHARED_SECRETS = (
+    "AIRFLOW__CORE__FERNET_KEY",
+    "AIRFLOW__API_AUTH__JWT_SECRET",
+    "AIRFLOW__API__SECRET_KEY",
+)
+
+needs_compose = pytest.mark.skipif(
+    shutil.which("docker-compose") is None,
+    reason="docker-compose not installed (apt-get install docker-compose: v1 validates the file "
+    "without a Docker engine; .ci/run installs it)",
+)
+
+
+@needs_compose
+def test_the_file_validates_and_every_airflow_service_runs_one_image_on_celery() -> None:
+    services = compose_config()["services"]
+    assert set(services) == {"postgres", "redis", *AIRFLOW_SERVICES}
+    airflow = {name: services[name] for name in AIRFLOW_SERVICES}
+    assert {s["image"] for s in airflow.values()} == {"growthops:latest"}
+    for name, service in airflow.items():
+        env = service["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert "@postgres:5432/airflow" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], name
+        assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:6379/"), name
+        # the pipeline's files are one volume: the triggerer watches it, workers write it
+        assert "growthops-data:/data:rw" in service["volumes"], name
+        assert env["GROWTHOPS_DATA_ROOT"] == "/data", name
+        if name != "airflow-init":
+            assert service["entrypoint"] == ["growthops", "airflow"], name
+            assert service["depends_on"]["airflow-init"] == {
+                "condition": "service_completed_successfully"
+            }, name
+    for secret in SHARED_SECRETS:
+        assert len({s["environment"][secret] for s in airflow.values()}) == 1, secret
+    assert airflow["airflow-worker"]["command"] == ["celery", "worker"]
+    assert airflow["airflow-init"]["entrypoint"] + airflow["airflow-init"]["command"] == [
+        "growthops",
+        "init-airflow",
+    ]
+
+
+@needs_compose
+def test_the_file_refuses_to_run_without_its_secrets(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("COMPOSE_PROJECT_NAME=growthops\n")
+    with pytest.raises(ComposeError, match=r"POSTGRES_PASSWORD|AIRFLOW_\w+") as err:
+        compose_config(env_file)
+    assert "set in .env" in str(err.value)
+
+
+def test_the_image_installs_what_make_install_does() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text()
+    makefile = (REPO / "Makefile").read_text()
+    uv = re.search(r"^UV_VERSION\s*:=\s*(\S+)", makefile, re.M)
+    assert uv and f"ARG UV_VERSION={uv.group(1)}" in dockerfile
+    assert "-r requirements.lock" in dockerfile
+    for source in re.findall(r"^COPY (.+) \S+$", dockerfile, re.M):
+        for path in source.split():
+            assert (REPO / path).exists(), f"Dockerfile copies {path}, which does not exist"
+    env = dict(re.findall(r"(GROWTHOPS_HOME|GROWTHOPS_DATA_ROOT|AIRFLOW_HOME)=(\S+)", dockerfile))
+    assert env == {"AIRFLOW_HOME": "/opt/airflow", "GROWTHOPS_HOME": "/opt/growthops",
+                   "GROWTHOPS_DATA_ROOT": "/data"}  # fmt: skip
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert {".venv", "data", ".env"} <= set(ignored)
+
+
+# ---------------------------------------------------------------- the deployment, running
+
+
+@dataclass
+class Running:
+    api: Api
+    cfg: Settings
+    outbox: Path
+    metadata_dsn: str
+
+
+def _fresh_env_file(path: Path) -> dict[str, str]:
+    """.env.example with every secret replaced, as the README tells a user to do."""
+    values = read_env_file(ENV_EXAMPLE) | {
+        "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
+        "AIRFLOW_FERNET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "AIRFLOW_JWT_SECRET": secrets.token_urlsafe(32),
+        "AIRFLOW_API_SECRET_KEY": secrets.token_urlsafe(32),
+    }
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    return values
+
+
+@pytest.fixture(scope="module")
+def deployment() -> Iterator[Running]:
+    if shutil.which("docker-compose") is None or missing_servers():
+        pytest.skip(
+            "needs docker-compose, PostgreSQL and Redis from Debian's packages: apt-get install "
+            f"docker-compose {' '.join(missing_servers())} (.ci/run installs them)"
+        )
+    root = Path(tempfile.mkdtemp(prefix="growthops-deploy-"))
+    values = _fresh_env_file(root / ".env")
+    services = compose_config(root / ".env")["services"]
+    pg_port, redis_port, api_port = free_port(), free_port(), free_port()
+    local = LocalDeployment(
+        root,
+        hosts={
+            "postgres:5432": f"127.0.0.1:{pg_port}",
+            "redis:6379": f"127.0.0.1:{redis_port}",
+            "airflow-apiserver:8080": f"127.0.0.1:{api_port}",
+        },
+        paths={"/opt/growthops": REPO, "/data": root / "data", "/opt/airflow": root / "airflow"},
+        common_env={
+            # each container has its own ports; here the components share one host
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",  # 2 cores here
+        },
+        service_env={
+            "airflow-apiserver": {
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(api_port),
+            }
+        },
+    )
+    servers = [
+        start_postgres(root, pg_port, "airflow", values["POSTGRES_PASSWORD"], "airflow"),
+        start_redis(root, redis_port),
+    ]
+    try:
+        passwords = Path(local.environment("airflow-apiserver", services["airflow-apiserver"])[
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])  # fmt: skip
+        passwords.parent.mkdir(parents=True)
+        passwords.write_text(json.dumps({"admin": AIRFLOW_PASSWORD}))
+        started = list(run_services(local, services))
+        assert started == [
+            "airflow-init",
+            *[s for s in started if s != "airflow-init"],
+        ]
+        assert set(started) == AIRFLOW_SERVICES
+        base_url = f"http://127.0.0.1:{api_port}"
+        api = wait_for(lambda: Api(base_url), 180, "the API server's token endpoint")
+
+        def healthy() -> bool:
+            health = api.get("/monitor/health")
+            return all(health[c]["status"] == "healthy" for c in HEALTH_COMPONENTS)
+
+        wait_for(healthy, 180, f"{HEALTH_COMPONENTS} healthy")
+        cfg = Settings(home=REPO, data_root=root / "data")
+        wait_for(lambda: api.get("/dags/transform")["is_paused"] is False, 180, "DAGs parsed")
+        for family in ("channel", "app", "content"):  # the safety-net cron runs once at unpause
+            wait_for(lambda f=family: all(r["state"] in ("success", "failed") for r in api.runs(f"ingest_{f}")),
+                     240, f"ingest_{family} idle")  # fmt: skip
+        outbox = root / "outbox"
+        generate(DemoConfig(SCALES["small"], seed=5, dirt_rate=0.0), outbox, root / "truth")
+        dsn = f"host=127.0.0.1 port={pg_port} dbname=airflow user=airflow password={values['POSTGRES_PASSWORD']}"
+        yield Running(api, cfg, outbox, dsn)
+    except BaseException:
+        for proc in [*local.processes, *servers]:
+            print(f"---- {proc.name} ({proc.log})\n{proc.tail()}")
+        raise
+    finally:
+        local.stop()
+        for server in reversed(servers):
+            server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.deploy
+@pytest.mark.slow
+def test_a_dropped_file_reaches_the_published_marts_through_celery_and_postgres(
+    deployment: Running,
+) -> None:
+    api, cfg = deployment.api, deployment.cfg
+    before = {r["dag_run_id"] for r in api.runs("transform")}
+    src = sorted((deployment.outbox / "app").glob("*.ndjson.gz"))[30]
+    deliver(src, cfg.landing_dir / "app")
+
+    def published_run() -> dict | None:
+        return next(
+            (r for r in api.runs("transform")
+             if r["dag_run_id"] not in before and r["state"] == "success"
+             and r["run_type"] == "asset_triggered"),
+            None,
+        )  # fmt: skip
+
+    run = wait_for(published_run, 300, "an asset-triggered transform run that publishes")
+    con = duckdb.connect(str(cfg.serving_db), read_only=True)
+    try:
+        assert con.execute("select run_id from publication").fetchall()[0][0] == run["dag_run_id"]
+        assert con.execute("select count(*) from mart_growth_daily").fetchall()[0][0] > 0
+    finally:
+        con.close()
+
+    # Airflow's metadata is in PostgreSQL, and every task of the run went through the broker
+    # to the Celery worker: its Celery task id is in Celery's result table, succeeded.
+    with psycopg2.connect(deployment.metadata_dsn) as pg, pg.cursor() as cur:
+        cur.execute(
+            "select ti.task_id, ti.state, ti.external_executor_id, ct.status "
+            "from task_instance ti left join celery_taskmeta ct "
+            "on ct.task_id = ti.external_executor_id "
+            "where ti.dag_id = 'transform' and ti.run_id = %s",
+            (run["dag_run_id"],),
+        )
+        tasks = cur.fetchall()
+    assert {t[0] for t in tasks} >= {"dbt_build_marts", "publish"}
+    assert all(state == "success" and celery_id and status == "SUCCESS"
+               for _, state, celery_id, status in tasks), tasks  # fmt: skip
+    pool = api.get("/pools/growthops_duckdb")
+    assert pool["slots"] == 1
