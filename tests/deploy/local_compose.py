@@ -10,6 +10,7 @@ local ones, in the order its depends_on asks for.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -94,20 +95,20 @@ class LocalProcess:
     process: subprocess.Popen[bytes]
     log: Path
 
-    def stop(self, timeout: float = 30) -> None:
-        """SIGTERM its process group (Airflow's components fork), then SIGKILL what is left."""
-        try:
+    def terminate(self) -> None:
+        """SIGTERM its process group (Airflow's components fork children)."""
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=timeout)
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            pass
+
+    def stop(self, timeout: float = 10) -> None:
+        """terminate(), then SIGKILL what is left after `timeout` seconds."""
+        self.terminate()
         try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return
-        self.process.wait(timeout=timeout)
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=timeout)
 
     def tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -267,6 +268,8 @@ class LocalDeployment:
         )  # fmt: skip
 
     def stop(self) -> None:
+        for proc in self.processes:  # all at once: each may take seconds to shut down
+            proc.terminate()
         for proc in reversed(self.processes):
             proc.stop()
         self.processes.clear()
