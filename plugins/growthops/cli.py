@@ -155,8 +155,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     from growthops import standalone
 
     cfg = settings()
-    make_inboxes(cfg.landing_dir)
-    sa = standalone.start(cfg, port=args.port)
+    sa = standalone.start(cfg, port=args.port)  # init-airflow creates the landing folders
     print(f"starting airflow standalone (log: {sa.log_path}) ...", flush=True)
     try:
         seconds = standalone.wait_healthy(sa)

@@ -49,12 +49,7 @@ def start(
         (home / PASSWORD_FILE).write_text(json.dumps({"admin": password}))
     # the one-slot DuckDB pool must exist before the scheduler queues ingest tasks
     subprocess.run(
-        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
-        env=env, check=True, capture_output=True,
-    )  # fmt: skip
-    subprocess.run(
-        [str(Path(sys.executable).parent / "airflow"), "pools", "set", airflow_env.DUCKDB_POOL,
-         "1", airflow_env.DUCKDB_POOL_DESCRIPTION],
+        [str(Path(sys.executable).parent / "growthops"), "init-airflow"],
         env=env, check=True, capture_output=True,
     )  # fmt: skip
     log_path = log_path or home / "standalone.log"

@@ -52,3 +52,26 @@ def test_bad_setting_is_a_clear_error(tmp_path: Path) -> None:
     result = _run(["config"], tmp_path, GROWTHOPS_REPORTING_TZ="Nowhere/Else")
     assert result.returncode == 2
     assert "GROWTHOPS_REPORTING_TZ" in result.stderr
+
+
+def test_airflow_commands_run_with_growthops_settings_and_an_explicit_value_wins(
+    tmp_path: Path,
+) -> None:
+    """`growthops airflow` (what docker-compose's services run) adds growthops' Airflow
+    settings; a value the deployment sets itself is kept."""
+    # none of this test session's Airflow settings: the command must bring its own
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    cli = str(Path(sys.executable).with_name("growthops"))
+
+    def value(section: str, key: str, **env: str) -> str:
+        result = subprocess.run(
+            [cli, "airflow", "config", "get-value", section, key],
+            capture_output=True, text=True, timeout=120, check=False,
+            env={**clean, "AIRFLOW_HOME": str(tmp_path / "airflow"), **env},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert value("core", "dags_folder") == str(Path(__file__).resolve().parents[2] / "dags")
+    assert value("core", "load_examples") == "False"
+    assert value("core", "executor", AIRFLOW__CORE__EXECUTOR="CeleryExecutor") == "CeleryExecutor"
