@@ -257,3 +257,21 @@ def test_a_step_that_does_not_finish_is_reported_not_lost(tmp_path: Path) -> Non
     record["note"] = "The ingest finished."  # what the log showed, added by its reader
     report.save(results, tmp_path / "results")
     assert "MB. The ingest finished. The target" in report.render(tmp_path / "results")
+
+
+def test_a_finished_large_run_meets_its_target_and_other_scales_are_not_judged(
+    tmp_path: Path,
+) -> None:
+    def section(scale: str) -> str:
+        results = {
+            "scale": scale,
+            "world": {"events": 100, "files": 2, "days": 1, "generate_seconds": 1.0},
+            "pipeline": {"seconds": 5.0, "peak_rss_mb": 100.0, "stages": {"ingest": 5.0},
+                         "gates": {"raw_gate": 1.0}},
+            "machine": report.machine(),
+        }  # fmt: skip
+        report.save(results, tmp_path / scale)
+        return report.render(tmp_path / scale)
+
+    assert 'out of memory" is **met**: it finished in one run' in section("large")
+    assert "out of memory" not in section("small")
