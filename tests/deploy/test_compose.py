@@ -214,6 +214,7 @@ def deployment() -> Iterator[Running]:
 
 @pytest.mark.deploy
 @pytest.mark.slow
+@pytest.mark.extended  # ~2-3.5 min: make test-all runs it
 def test_a_dropped_file_reaches_the_published_marts_through_celery_and_postgres(
     deployment: Running,
 ) -> None:
