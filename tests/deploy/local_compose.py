@@ -18,13 +18,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from support import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -128,14 +128,11 @@ def _spawn(name: str, argv: list[str], log: Path, env: dict[str, str] | None = N
 
 
 def _wait(check: Callable[[], bool], timeout: float, what: str, proc: LocalProcess) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        if proc.process.poll() is not None:
-            raise RuntimeError(f"{proc.name} exited ({proc.process.returncode}):\n{proc.tail()}")
-        time.sleep(0.3)
-    raise TimeoutError(f"{proc.name}: no {what} after {timeout:.0f}s:\n{proc.tail()}")
+    """support.wait_until, with the process's log tail in the error."""
+    try:
+        wait_until(check, timeout, f"{proc.name}: {what}", proc.process)
+    except (AssertionError, TimeoutError) as exc:
+        raise RuntimeError(f"{exc}:\n{proc.tail()}") from exc
 
 
 def start_postgres(root: Path, port: int, user: str, password: str, db: str) -> LocalProcess:
