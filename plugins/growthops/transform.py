@@ -185,25 +185,41 @@ def mart_tables(con: Any) -> list[str]:
     return [r[0] for r in rows]
 
 
-# Written against raw directly (not staging): the same "latest load wins per grain" rule,
-# an independent path to the same number.
+# Written against raw directly, not through staging's window: for each canonical grain the
+# file loaded last (max of [load_id, source_file]) is found by a group-by, and ALL of that
+# file's rows of the grain are summed at the source's precision (micros). An independent
+# path to the number mart_spend_daily publishes, per platform x campaign x day x currency.
 RECONCILIATION_SQL = """
-with latest as (
-    select * from raw.channel_spend
-    qualify row_number() over (
-        partition by platform, account_id, report_date, campaign_id, ad_group_id, coalesce(keyword_id, '')
-        order by load_id desc, row_number desc) = 1
+with report_rows as (
+    select platform, account_id, report_date, campaign_id, ad_group_id,
+           coalesce(ad_id, '') as ad_id, coalesce(keyword_id, '') as keyword_id,
+           [load_id, source_file] as file_version, currency, spend
+    from raw.channel_spend
+), current_file as (
+    select platform, account_id, report_date, campaign_id, ad_group_id, ad_id, keyword_id,
+           max(file_version) as file_version
+    from report_rows group by all
 ), raw_side as (
-    select platform, currency, sum(spend) as raw_spend
-    from latest group by all
+    select r.platform, r.campaign_id, r.report_date, r.currency, sum(r.spend) as raw_spend
+    from report_rows r
+    join current_file c
+      on r.platform = c.platform and r.account_id is not distinct from c.account_id
+     and r.report_date = c.report_date and r.campaign_id = c.campaign_id
+     and r.ad_group_id = c.ad_group_id and r.ad_id = c.ad_id and r.keyword_id = c.keyword_id
+     and r.file_version = c.file_version
+    group by all
 ), mart_side as (
-    select platform, account_currency as currency, sum(spend_account_currency) as mart_spend
-    from marts.mart_spend_daily group by all
+    select platform, campaign_id, report_date, account_currency as currency,
+           sum(spend_account_currency) as mart_spend
+    from marts.mart_spend_daily where account_currency is not null group by all
 )
-select coalesce(r.platform, m.platform) as platform, coalesce(r.currency, m.currency) as currency,
-       cast(coalesce(r.raw_spend, 0) as decimal(18, 2)) as raw_spend,
-       cast(coalesce(m.mart_spend, 0) as decimal(18, 2)) as mart_spend
-from raw_side r full join mart_side m using (platform, currency)
+select coalesce(r.platform, m.platform) as platform,
+       coalesce(r.campaign_id, m.campaign_id) as campaign_id,
+       coalesce(r.report_date, m.report_date) as report_date,
+       coalesce(r.currency, m.currency) as currency,
+       cast(coalesce(r.raw_spend, 0) as decimal(18, 6)) as raw_spend,
+       cast(coalesce(m.mart_spend, 0) as decimal(18, 6)) as mart_spend
+from raw_side r full join mart_side m using (platform, campaign_id, report_date, currency)
 """
 
 

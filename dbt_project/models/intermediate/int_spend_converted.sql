@@ -1,9 +1,11 @@
--- One row per spend report row, with spend converted into the reporting currency at the
--- FX rate of the report date (or the latest earlier rate). A row with no rate keeps NULL
--- and fails the test fx_rate_available: never a silent zero.
+-- One row per canonical spend grain (platform x account x report date x campaign x ad group
+-- x ad x keyword): the rows its current file reports at finer grains (device, hour, age...)
+-- summed, at the source's precision (micros), with spend converted into the reporting
+-- currency at the FX rate of the report date (or the latest earlier rate). A row with no
+-- rate keeps NULL and fails the test below: never a silent zero.
 with
 
-spend as (
+report_rows as (
 
     select * from {{ ref('stg_channel__spend_reports') }}
 
@@ -11,46 +13,40 @@ spend as (
 
 rates as (
 
-    select * from {{ ref('stg_channel__fx_rates') }}
+    select * from {{ ref('int_fx_rate_periods') }}
 
 ),
 
-rate_candidates as (
+spend as (
 
     select
-        spend.spend_report_key,
-        rates.currency,
-        rates.usd_per_unit,
-        row_number() over (
-            partition by spend.spend_report_key, rates.currency order by rates.rate_date desc
-        ) as recency
-    from spend
-    inner join rates
-        on spend.report_date >= rates.rate_date
-        and rates.currency in (spend.account_currency, '{{ var("reporting_currency") }}')
-
-),
-
-account_rate as (
-
-    select
-        rate_candidates.spend_report_key,
-        rate_candidates.usd_per_unit
-    from rate_candidates
-    inner join spend
-        on rate_candidates.spend_report_key = spend.spend_report_key
-        and rate_candidates.currency = spend.account_currency
-    where rate_candidates.recency = 1
-
-),
-
-reporting_rate as (
-
-    select
-        spend_report_key,
-        usd_per_unit
-    from rate_candidates
-    where currency = '{{ var("reporting_currency") }}' and recency = 1
+        spend_key,
+        report_date,
+        platform,
+        account_id,
+        campaign_id,
+        ad_group_id,
+        ad_id,
+        keyword_id,
+        account_currency,
+        max(account_name) as account_name,
+        max(campaign_name) as campaign_name,
+        max(ad_group_name) as ad_group_name,
+        max(ad_name) as ad_name,
+        max(keyword_text) as keyword_text,
+        max(match_type) as match_type,
+        sum(impressions) as impressions,
+        sum(clicks) as clicks,
+        cast(sum(spend_account_currency) as decimal(18, 6)) as spend_account_currency,
+        -- summed as decimals: a float sum depends on the order rows arrive in
+        sum(cast(platform_conversions as decimal(18, 4))) as platform_conversions,
+        cast(sum(platform_conversion_value) as decimal(18, 6)) as platform_conversion_value,
+        max(source_file) as source_file,
+        count(*) as source_rows
+    from report_rows
+    group by
+        spend_key, report_date, platform, account_id, campaign_id, ad_group_id, ad_id, keyword_id,
+        account_currency
 
 )
 
@@ -63,7 +59,7 @@ select
         as decimal(18, 6)
     ) as spend
 from spend
-left join account_rate
-    on spend.spend_report_key = account_rate.spend_report_key
-left join reporting_rate
-    on spend.spend_report_key = reporting_rate.spend_report_key
+left join rates as account_rate
+    on {{ fx_rate_in_force('account_rate', 'spend.account_currency', 'spend.report_date') }}
+left join rates as reporting_rate
+    on {{ fx_rate_in_force('reporting_rate', "'" ~ var('reporting_currency') ~ "'", 'spend.report_date') }}

@@ -1,6 +1,9 @@
--- One row per platform x account x report date x campaign x ad group x keyword: if two
--- files report the same grain (a platform restated the day under a new file name), the
--- latest load wins.
+-- One row per report row of the file that currently reports its canonical grain (platform x
+-- account x report date x campaign x ad group x ad x keyword). A file at a finer grain
+-- (breakdowns by device, hour, age, placement...) keeps all its rows: int_spend_converted
+-- sums them. When two files report the same grain (a platform restated a day under a new
+-- file name), every row of the later file wins and the earlier file's rows of that grain
+-- drop: "latest version wins" is decided per file, never per row of one file.
 with
 
 source as (
@@ -9,13 +12,15 @@ source as (
 
 ),
 
-ranked as (
+versioned as (
 
     select
         *,
-        row_number() over (
-            partition by platform, account_id, report_date, campaign_id, ad_group_id, coalesce(keyword_id, '')
-            order by load_id desc, row_number desc
+        dense_rank() over (
+            partition by
+                platform, account_id, report_date, campaign_id, ad_group_id,
+                coalesce(ad_id, ''), coalesce(keyword_id, '')
+            order by load_id desc, source_file desc
         ) as version_rank
     from source
 
@@ -24,8 +29,8 @@ ranked as (
 renamed as (
 
     select
-        {{ surrogate_key(['platform', 'account_id', 'report_date', 'campaign_id', 'ad_group_id', 'keyword_id']) }}
-            as spend_report_key,
+        {{ surrogate_key(['platform', 'account_id', 'report_date', 'campaign_id', 'ad_group_id', 'ad_id', 'keyword_id']) }}
+            as spend_key,
         report_date,
         platform,
         account_id,
@@ -34,6 +39,8 @@ renamed as (
         campaign_name,
         ad_group_id,
         ad_group_name,
+        ad_id,
+        ad_name,
         keyword_id,
         keyword_text,
         match_type,
@@ -44,8 +51,9 @@ renamed as (
         conversions as platform_conversions,
         conversion_value as platform_conversion_value,
         load_id,
-        source_file
-    from ranked
+        source_file,
+        row_number as source_row_number
+    from versioned
     where version_rank = 1
 
 )

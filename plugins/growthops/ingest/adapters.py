@@ -15,11 +15,12 @@ import functools
 import gzip
 import io
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import PurePosixPath
 
 import duckdb
@@ -51,26 +52,43 @@ class Parsed:
 
 # ------------------------------------------------------------------------ value parsing
 
+# How a platform writes a number. API responses and API-shaped exports write a plain decimal
+# point and no grouping; web-console CSV exports may group thousands with commas. Anything
+# else, a decimal comma above all ("1.234,56" or "1,5"), is not read at all: guessing would
+# turn 1.234,56 into 1.23456. Such a value stays NULL and its row is quarantined.
+PLAIN = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+GROUPED = re.compile(r"[+-]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?")
 
-def _decimal(value: object, scale: int = 0) -> Decimal | None:
+
+def _decimal(value: object, scale: int = 0, grouped: bool = False) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
-    try:
-        d = Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
+    text = str(value).strip()
+    if isinstance(value, float):
+        text = repr(
+            value
+        )  # a JSON number: its shortest exact text (0.1, not 0.1000000000000000055)
+        if "e" in text or "E" in text:
+            text = format(Decimal(text), "f")
+    if not (GROUPED if grouped else PLAIN).fullmatch(text):
         return None
-    if not d.is_finite():
-        return None
+    d = Decimal(text.replace(",", ""))
     return d.scaleb(-scale) if scale else d
 
 
-def _int(value: object) -> int | None:
-    d = _decimal(value)
+def _int(value: object, grouped: bool = False) -> int | None:
+    d = _decimal(value, grouped=grouped)
     return int(d) if d is not None and d == d.to_integral_value() else None
 
 
-def _float(value: object) -> float | None:
-    d = _decimal(value)
+def _micros(value: object) -> Decimal | None:
+    """Google's cost_micros: a whole number of millionths, kept exact (never rounded to cents)."""
+    whole = _int(value)
+    return None if whole is None else Decimal(whole).scaleb(-6)
+
+
+def _float(value: object, grouped: bool = False) -> float | None:
+    d = _decimal(value, grouped=grouped)
     return float(d) if d is not None else None
 
 
@@ -88,11 +106,67 @@ def _text(value: object) -> str | None:
     return s or None
 
 
+# What the raw columns can hold. A value beyond them is the row's problem, never the file's:
+# the row is quarantined by its column's rule instead of failing the family's insert.
+_BIGINT_MAX = 2**63 - 1
+
+
+def _out_of_range(type_: str, value: object) -> str | None:
+    """Why `value` does not fit a raw column of `type_`, or None when it does."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if type_ == "BIGINT" and isinstance(value, int) and abs(value) > _BIGINT_MAX:
+        return "is too large for a whole-number column"
+    if type_.startswith("DECIMAL") and isinstance(value, Decimal):
+        precision, scale = (int(x) for x in type_[8:-1].split(","))
+        if value != value.quantize(Decimal(1).scaleb(-scale), rounding="ROUND_DOWN"):
+            return f"has more than {scale} decimal places (finer than the source's micros)"
+        if abs(value) >= Decimal(10) ** (precision - scale):
+            return f"is {precision - scale} or more digits before the point: too large to be real"
+    return None
+
+
 def _frame(table: str, records: list[dict[str, object]]) -> pd.DataFrame:
     """The table's canonical columns in order; a column a source does not have is NULL."""
     columns = ["row_number", *(name for name, _ in TABLE_COLUMNS[table])]
     empty = dict.fromkeys(columns)
     return pd.DataFrame.from_records([{**empty, **r} for r in records], columns=columns)
+
+
+def _parsed(
+    table: str,
+    source: str,
+    records: list[dict[str, object]],
+    rows_in: int,
+    rejects: list[RowReject],
+    warnings: list[str] | None = None,
+) -> Parsed:
+    """The adapter's result; a record with a value its column cannot hold is a row reject."""
+    typed = [(name, type_) for name, type_ in TABLE_COLUMNS[table]
+             if type_ == "BIGINT" or type_.startswith("DECIMAL")]  # fmt: skip
+    kept = []
+    for r in records:
+        problems = [
+            (name, why) for name, type_ in typed if (why := _out_of_range(type_, r.get(name)))
+        ]
+        if not problems:
+            kept.append(r)
+            continue
+        name, why = problems[0]
+        rejects.append(
+            RowReject(
+                int(r["row_number"]),  # type: ignore[call-overload]
+                f"{name}_in_range",
+                f"{source} row {r['row_number']}: {name} {_short(r.get(name))} {why}",
+                str(r.get("raw_record")),
+            )
+        )
+    return Parsed(table, _frame(table, kept), rows_in, rejects, warnings or [])
+
+
+def _short(value: object, limit: int = 40) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _json(record: object) -> str:
@@ -123,9 +197,11 @@ def _decode_chinese(data: bytes) -> str:
 
 
 def _csv_records(
-    text: str, source: str, required: Iterable[str], what: str
+    text: str, source: str, required: Iterable[str], what: str, optional: Iterable[str] = ()
 ) -> tuple[list[tuple[int, dict[str, str]]], list[RowReject], list[str]]:
-    """(row_number, record) for each data row; rows with the wrong field count are rejects."""
+    """(row_number, record) for each data row; rows with the wrong field count are rejects.
+    A column neither required nor a documented optional one is kept in raw_record only,
+    with a warning."""
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if not header:
@@ -138,7 +214,7 @@ def _csv_records(
             f"this is not a {what} as exported (wrong report, wrong encoding, or an edited "
             f"header). Re-export the standard report and deliver it again."
         )
-    extra = [c for c in header if c not in required]
+    extra = [c for c in header if c not in required and c not in optional]
     warnings = [f"{source}: unknown columns kept in raw_record only: {extra}"] if extra else []
     records, rejects = [], []
     for n, fields in enumerate(reader, start=1):
@@ -187,6 +263,23 @@ GOOGLE_REQUIRED = (
     "metrics.clicks",
     "metrics.cost_micros",
 )
+# Documented optional columns: names, conversions, the ad, and the segments (breakdowns) a
+# keyword report can carry. Rows that differ only in a segment are summed to the canonical
+# grain by the models (README "Channel reports").
+GOOGLE_OPTIONAL = (
+    "customer.descriptive_name",
+    "customer.time_zone",
+    "metrics.conversions",
+    "metrics.conversions_value",
+    "ad_group_ad.ad.id",
+    "ad_group_ad.ad.name",
+    "segments.device",
+    "segments.hour",
+    "segments.ad_network_type",
+    "segments.slot",
+    "segments.day_of_week",
+    "segments.click_type",
+)
 
 
 def parse_google_ads(data: bytes, source: str) -> Parsed:
@@ -194,7 +287,7 @@ def parse_google_ads(data: bytes, source: str) -> Parsed:
         data, source, "Google Ads reports are UTF-8: re-export it, or move GBK files to baidu_sem/."
     )
     records, rejects, warnings = _csv_records(
-        text, source, GOOGLE_REQUIRED, "Google Ads keyword report"
+        text, source, GOOGLE_REQUIRED, "Google Ads keyword report", GOOGLE_OPTIONAL
     )
     rows = []
     for n, r in records:
@@ -210,13 +303,15 @@ def parse_google_ads(data: bytes, source: str) -> Parsed:
                 "campaign_name": _text(r["campaign.name"]),
                 "ad_group_id": _text(r["ad_group.id"]),
                 "ad_group_name": _text(r["ad_group.name"]),
+                "ad_id": _text(r.get("ad_group_ad.ad.id")),
+                "ad_name": _text(r.get("ad_group_ad.ad.name")),
                 "keyword_id": _text(r["ad_group_criterion.criterion_id"]),
                 "keyword_text": _text(r["ad_group_criterion.keyword.text"]),
                 "match_type": (_text(r["ad_group_criterion.keyword.match_type"]) or "").lower()
                 or None,
                 "impressions": _int(r["metrics.impressions"]),
                 "clicks": _int(r["metrics.clicks"]),
-                "spend": _decimal(r["metrics.cost_micros"], scale=6),  # micros -> currency
+                "spend": _micros(r["metrics.cost_micros"]),
                 "currency": _text(r["customer.currency_code"]),
                 "conversions": _float(r.get("metrics.conversions")),
                 "conversion_value": _decimal(r.get("metrics.conversions_value")),
@@ -224,13 +319,7 @@ def parse_google_ads(data: bytes, source: str) -> Parsed:
                 "raw_record": _json(r),
             }
         )
-    return Parsed(
-        "channel_spend",
-        _frame("channel_spend", rows),
-        len(records) + len(rejects),
-        rejects,
-        warnings,
-    )
+    return _parsed("channel_spend", source, rows, len(records) + len(rejects), rejects, warnings)
 
 
 def _meta_action(actions: object, kind: str) -> object:
@@ -242,6 +331,9 @@ def _meta_action(actions: object, kind: str) -> object:
 
 
 def parse_meta_ads(data: bytes, source: str) -> Parsed:
+    """Insights at any level (campaign, adset or ad: `level=ad` adds ad_id/ad_name) and with
+    any breakdowns (age, gender, publisher_platform, hourly_stats_...): each row is kept and
+    the models sum them to the canonical grain."""
     doc = _json_document(data, source, "Meta Ads Insights")
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
         raise FileRejectedError(
@@ -266,6 +358,8 @@ def parse_meta_ads(data: bytes, source: str) -> Parsed:
                 "campaign_name": _text(r.get("campaign_name")),
                 "ad_group_id": _text(r.get("adset_id")),
                 "ad_group_name": _text(r.get("adset_name")),
+                "ad_id": _text(r.get("ad_id")),
+                "ad_name": _text(r.get("ad_name")),
                 "impressions": _int(r.get("impressions")),
                 "clicks": _int(r.get("clicks")),
                 "spend": _decimal(r.get("spend")),
@@ -276,11 +370,14 @@ def parse_meta_ads(data: bytes, source: str) -> Parsed:
                 "raw_record": _json(r),
             }
         )
-    return Parsed("channel_spend", _frame("channel_spend", rows), len(doc["data"]), rejects)
+    return _parsed("channel_spend", source, rows, len(doc["data"]), rejects)
 
 
 BAIDU_REQUIRED = ("日期", "账户", "推广计划ID", "推广计划", "推广单元ID", "推广单元", "关键词ID",
                   "关键词", "匹配模式", "展现", "点击", "消费")  # fmt: skip
+# Derived metrics the console adds (CTR, average CPC), conversions, and its breakdowns
+# (device, hour, creative): the breakdown rows are summed by the models.
+BAIDU_OPTIONAL = ("点击率", "平均点击价格", "转化", "设备", "小时", "创意ID", "创意")
 BAIDU_MATCH_TYPES = {
     "精确匹配": "exact",
     "短语匹配": "phrase",
@@ -292,7 +389,7 @@ BAIDU_MATCH_TYPES = {
 def parse_baidu_sem(data: bytes, source: str) -> Parsed:
     text = _decode_chinese(data)
     records, rejects, warnings = _csv_records(
-        text, source, BAIDU_REQUIRED, "Baidu SEM keyword report (GB18030 or UTF-8)"
+        text, source, BAIDU_REQUIRED, "Baidu SEM keyword report (GB18030 or UTF-8)", BAIDU_OPTIONAL
     )
     rows = []
     for n, r in records:
@@ -308,28 +405,28 @@ def parse_baidu_sem(data: bytes, source: str) -> Parsed:
                 "campaign_name": _text(r["推广计划"]),
                 "ad_group_id": _text(r["推广单元ID"]),
                 "ad_group_name": _text(r["推广单元"]),
+                "ad_id": _text(r.get("创意ID")),
+                "ad_name": _text(r.get("创意")),
                 "keyword_id": _text(r["关键词ID"]),
                 "keyword_text": _text(r["关键词"]),
                 "match_type": BAIDU_MATCH_TYPES.get(match or "", match),
-                "impressions": _int(r["展现"]),
-                "clicks": _int(r["点击"]),
-                "spend": _decimal(r["消费"]),  # yuan
+                # the web console groups thousands with commas: 1,234.56
+                "impressions": _int(r["展现"], grouped=True),
+                "clicks": _int(r["点击"], grouped=True),
+                "spend": _decimal(r["消费"], grouped=True),  # yuan
                 "currency": "CNY",
-                "conversions": _float(r.get("转化")),
+                "conversions": _float(r.get("转化"), grouped=True),
                 "raw_spend": r["消费"],
                 "raw_record": _json(r),
             }
         )
-    return Parsed(
-        "channel_spend",
-        _frame("channel_spend", rows),
-        len(records) + len(rejects),
-        rejects,
-        warnings,
-    )
+    return _parsed("channel_spend", source, rows, len(records) + len(rejects), rejects, warnings)
 
 
 def parse_ocean_engine(data: bytes, source: str) -> Parsed:
+    """Ocean Engine (巨量引擎) report API: advertiser > campaign (广告组) > ad (广告计划,
+    the canonical ad group) > creative (the canonical ad, when the report has creative_id).
+    Daily or hourly (stat_datetime "YYYY-MM-DD HH:00:00"): hours are summed to the day."""
     doc = _json_document(data, source, "Ocean Engine report")
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict):
         raise FileRejectedError(
@@ -360,6 +457,8 @@ def parse_ocean_engine(data: bytes, source: str) -> Parsed:
                 "campaign_name": _text(r.get("campaign_name")),
                 "ad_group_id": _text(r.get("ad_id")),
                 "ad_group_name": _text(r.get("ad_name")),
+                "ad_id": _text(r.get("creative_id")),
+                "ad_name": _text(r.get("creative_name")),
                 "impressions": _int(r.get("show")),
                 "clicks": _int(r.get("click")),
                 "spend": _decimal(r.get("cost")),  # yuan
@@ -369,7 +468,7 @@ def parse_ocean_engine(data: bytes, source: str) -> Parsed:
                 "raw_record": _json(r),
             }
         )
-    return Parsed("channel_spend", _frame("channel_spend", rows), len(records), rejects)
+    return _parsed("channel_spend", source, rows, len(records), rejects)
 
 
 def parse_fx_rates(data: bytes, source: str) -> Parsed:
@@ -387,9 +486,7 @@ def parse_fx_rates(data: bytes, source: str) -> Parsed:
         }
         for n, r in records
     ]
-    return Parsed(
-        "fx_rates", _frame("fx_rates", rows), len(records) + len(rejects), rejects, warnings
-    )
+    return _parsed("fx_rates", source, rows, len(records) + len(rejects), rejects, warnings)
 
 
 # ------------------------------------------------------------------------ content
@@ -423,7 +520,7 @@ def parse_content_items(data: bytes, source: str) -> Parsed:
                 "raw_record": _json(r),
             }
         )
-    return Parsed("content_items", _frame("content_items", rows), n, rejects)
+    return _parsed("content_items", source, rows, n, rejects)
 
 
 def _utc(value: object) -> datetime | None:
@@ -461,17 +558,17 @@ def parse_content_stats(data: bytes, source: str) -> Parsed:
             "stat_date": _date(r["date"]),
             "content_id": _text(r["content_id"]),
             "platform": _text(r["platform"]),
-            **{k: _int(r[k]) for k in ("views", "likes", "comments", "shares", "favorites")},
+            # platform dashboards' CSV exports group thousands: 12,345 views
+            **{
+                k: _int(r[k], grouped=True)
+                for k in ("views", "likes", "comments", "shares", "favorites")
+            },
             "raw_record": _json(r),
         }
         for n, r in records
     ]
-    return Parsed(
-        "content_daily_stats",
-        _frame("content_daily_stats", rows),
-        len(records) + len(rejects),
-        rejects,
-        warnings,
+    return _parsed(
+        "content_daily_stats", source, rows, len(records) + len(rejects), rejects, warnings
     )
 
 

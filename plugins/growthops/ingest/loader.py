@@ -522,11 +522,14 @@ def _insert_rows(
                 else v
                 for v in frame[name]
             ]
+    names = ", ".join(name for name, _ in TABLE_COLUMNS[table])
     select = ", ".join(f'cast("{name}" as {type_})' for name, type_ in TABLE_COLUMNS[table])
     con.register("_rows", frame)
     try:
+        # by name: a table that gained a column later has it last, not in schema order
         con.execute(
-            f"insert into {RAW_SCHEMA}.{table} select ?, ?, row_number, {select} from _rows",
+            f"insert into {RAW_SCHEMA}.{table} (load_id, source_file, row_number, {names}) "
+            f"select ?, ?, row_number, {select} from _rows",
             [load_id, source_file],
         )
     finally:

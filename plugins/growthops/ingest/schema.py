@@ -31,6 +31,8 @@ TABLE_COLUMNS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
         ("campaign_name", "VARCHAR"),
         ("ad_group_id", "VARCHAR"),
         ("ad_group_name", "VARCHAR"),
+        ("ad_id", "VARCHAR"),  # the ad / creative, where the report is at ad level
+        ("ad_name", "VARCHAR"),
         ("keyword_id", "VARCHAR"),
         ("keyword_text", "VARCHAR"),
         ("match_type", "VARCHAR"),
@@ -146,7 +148,12 @@ create table if not exists {RAW_SCHEMA}.quarantine_rows (
 def table_ddl(table: str) -> str:
     columns = (*LINEAGE_COLUMNS, *TABLE_COLUMNS[table])
     body = ",\n    ".join(f"{name} {type_}" for name, type_ in columns)
-    return f"create table if not exists {RAW_SCHEMA}.{table} (\n    {body}\n);"
+    # a warehouse created before a column was added gains it (NULL in the rows already there)
+    added = "".join(
+        f"\nalter table {RAW_SCHEMA}.{table} add column if not exists {name} {type_};"
+        for name, type_ in TABLE_COLUMNS[table]
+    )
+    return f"create table if not exists {RAW_SCHEMA}.{table} (\n    {body}\n);{added}"
 
 
 def all_ddl() -> str:

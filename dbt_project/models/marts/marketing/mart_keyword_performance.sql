@@ -2,10 +2,26 @@
 -- daily list. Trailing columns cover the var('wasted_keyword_days') days ending that day.
 with
 
+-- one row per keyword and day: a report at ad x keyword grain sums over its ads
 spend as (
 
-    select * from {{ ref('int_spend_converted') }}
+    select
+        report_date,
+        platform,
+        account_id,
+        campaign_id,
+        ad_group_id,
+        keyword_id,
+        max(campaign_name) as campaign_name,
+        max(ad_group_name) as ad_group_name,
+        max(keyword_text) as keyword_text,
+        max(match_type) as match_type,
+        sum(impressions) as impressions,
+        sum(clicks) as clicks,
+        sum(spend) as spend
+    from {{ ref('int_spend_converted') }}
     where keyword_id is not null
+    group by report_date, platform, account_id, campaign_id, ad_group_id, keyword_id
 
 ),
 
@@ -103,9 +119,9 @@ select
     match_type,
     cast(impressions as bigint) as impressions,
     cast(clicks as bigint) as clicks,
-    cast(spend as decimal(18, 2)) as spend,
+    cast(spend as decimal(18, 6)) as spend,
     cast(signups as bigint) as signups,
-    cast(trailing_spend as decimal(18, 2)) as trailing_spend,
+    cast(trailing_spend as decimal(18, 6)) as trailing_spend,
     cast(trailing_clicks as bigint) as trailing_clicks,
     cast(trailing_signups as bigint) as trailing_signups,
     conversion_rate,
