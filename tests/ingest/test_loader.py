@@ -4,10 +4,12 @@ messageIds it carried."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from support import query, settings_for
 
+from growthops.ingest import loader
 from growthops.ingest.loader import MIN_ROWS_FOR_SHARE, RULE_DUPLICATE, ingest
 
 
@@ -50,3 +52,22 @@ def test_a_rejected_files_message_ids_do_not_block_a_good_copy(tmp_path: Path) -
         cfg.pipeline_db, "select count(*) from raw.quarantine_rows where rule = ?", RULE_DUPLICATE
     )
     assert duplicates == [(0,)]
+
+
+def test_load_ids_never_go_back_when_the_hosts_clock_does(tmp_path: Path, monkeypatch) -> None:
+    cfg = settings_for(tmp_path)
+    inbox = cfg.landing_dir / "app"
+    inbox.mkdir(parents=True)
+    (inbox / "a.ndjson").write_text(_event("m1") + "\n", encoding="utf-8")
+    first = ingest("app", cfg).load_id
+
+    class ClockBehind(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2020, 1, 1, tzinfo=UTC)
+
+    monkeypatch.setattr(loader, "datetime", ClockBehind)
+    (inbox / "b.ndjson").write_text(_event("m2") + "\n", encoding="utf-8")
+    second = ingest("app", cfg).load_id
+    assert first < second, (first, second)
+    assert query(cfg.pipeline_db, "select count(distinct load_id) from raw.app_events") == [(2,)]

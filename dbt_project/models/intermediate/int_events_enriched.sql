@@ -9,20 +9,31 @@
 -- One row per app event, with its reporting-time-zone day, the properties the marts use,
 -- and its utm touch classified into a channel.
 --
--- Incremental by arrival, not by event time: each run takes the rows of loads newer than
--- the newest load already here, so a late event (days after its day) is never missed, and
--- a file delivered again under its name replaces its rows (delete+insert on source_file).
--- The marts are rebuilt from this table, so an incremental run equals a full refresh.
+-- Incremental by arrival, not by event time: each run takes every file version (source_file
+-- x load_id) it has not processed yet - the set difference, so neither the order of load ids
+-- nor any clock decides what is picked up. A late event (days after its day) is never
+-- missed, and a file delivered again under its name replaces its rows (delete+insert on
+-- source_file). The marts are rebuilt from this table, so an incremental run equals a full
+-- refresh, in any order of arrival.
 with
+
+{% if is_incremental() %}
+new_versions as (
+
+    select distinct source_file, load_id from {{ ref('stg_app__events') }}
+    except
+    select distinct source_file, load_id from {{ this }}
+
+),
+{% endif %}
 
 events as (
 
     select arrived.* from {{ ref('stg_app__events') }} as arrived
     {% if is_incremental() %}
-        where arrived.source_file in (
-                select newer.source_file from {{ ref('stg_app__events') }} as newer
-                where newer.load_id > (select coalesce(max(loaded.load_id), '') from {{ this }} as loaded)
-            )
+        inner join new_versions
+            on arrived.source_file = new_versions.source_file
+            and arrived.load_id = new_versions.load_id
     {% endif %}
 
 ),

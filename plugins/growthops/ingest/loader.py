@@ -28,7 +28,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -136,8 +136,8 @@ def ingest(family: str, cfg: Settings | None = None) -> IngestReport:
         raise ValueError(f"unknown family {family!r}; expected one of {landing.FAMILIES}")
     cfg = cfg or settings()
     now = datetime.now(UTC)
-    # sortable: incremental models take loads with a greater id (runs are serialized by the pool)
-    report = IngestReport(family, f"{family}_{now:%Y%m%dT%H%M%S%f}_{uuid.uuid4().hex[:6]}")
+    # the id a run gets once it holds the writer (_next_load_id); none while nothing is pending
+    report = IngestReport(family, "")
     missing = landing.missing_inbox_message(cfg.landing_dir / family)
     if missing:
         raise ConfigError(missing)
@@ -164,6 +164,7 @@ def _ingest_pending(
 ) -> None:
     with warehouse.pipeline_writer(cfg) as con:
         con.execute(all_ddl())
+        report.load_id = _next_load_id(con, family, now)
         # every file commits on its own; checkpointing the WAL into the file after every few
         # commits (DuckDB's default, 16 MB) measured half the medium world's ingest time.
         # Commits stay durable in the WAL; closing the connection checkpoints it.
@@ -183,6 +184,25 @@ def _ingest_pending(
                 _finish_chunk(con, chunk, family, report, cfg, now)
                 chunk, chunk_rows = [], 0
         _finish_chunk(con, chunk, family, report, cfg, now)
+
+
+def _next_load_id(con: duckdb.DuckDBPyConnection, family: str, now: datetime) -> str:
+    """`<family>_<UTC time>_<random>`, sortable, and never behind the family's last load in this
+    warehouse whatever the host's clock says (a host whose clock is behind still gets a later
+    id), so "the later load" means the later ingest. The transform does not rely on it: it
+    takes every file version it has not processed (int_events_enriched)."""
+    (last,) = con.execute(
+        f"select max(load_id) from {RAW_SCHEMA}.ingest_deliveries where family = ?", [family]
+    ).fetchone()
+    stamp = now
+    if last:
+        try:
+            previous = datetime.strptime(last.split("_")[-2], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+        except (ValueError, IndexError):
+            previous = None
+        if previous is not None and previous >= stamp:
+            stamp = previous + timedelta(microseconds=1)
+    return f"{family}_{stamp:%Y%m%dT%H%M%S%f}_{uuid.uuid4().hex[:6]}"
 
 
 def _read(path: Path, cfg: Settings, family: str) -> _Work:
