@@ -42,6 +42,17 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
         "A file whose share of rule-breaking rows is above this is quarantined whole.",
     ),
     (
+        "GROWTHOPS_DEVICE_TIME_MAX_AGE_HOURS",
+        "168",
+        "An event whose (clock-corrected) device time is more than this before its receivedAt "
+        "is placed at receivedAt instead, and flagged (event_at_source).",
+    ),
+    (
+        "GROWTHOPS_DEVICE_TIME_MAX_AHEAD_MINUTES",
+        "60",
+        "The same for a device time this far after its receivedAt (no event lands in the future).",
+    ),
+    (
         "GROWTHOPS_LOCK_RETRY_SECONDS",
         "60",
         "How long a writer waits for the DuckDB file lock before failing.",
@@ -68,6 +79,8 @@ class Settings:
     reporting_timezone: str = "UTC"
     reporting_currency: str = "USD"
     max_bad_row_share: float = 0.25
+    device_time_max_age_hours: float = 168.0
+    device_time_max_ahead_minutes: float = 60.0
     lock_retry_seconds: float = 60.0
     duckdb_memory_limit: str = "50%"
     failpoint: str = ""
@@ -134,6 +147,12 @@ class Settings:
             reporting_timezone=tz,
             reporting_currency=currency,
             max_bad_row_share=_float("GROWTHOPS_MAX_BAD_ROW_SHARE", "0.25", 0.0, 1.0),
+            device_time_max_age_hours=_float(
+                "GROWTHOPS_DEVICE_TIME_MAX_AGE_HOURS", "168", 0.0, 24.0 * 3650
+            ),
+            device_time_max_ahead_minutes=_float(
+                "GROWTHOPS_DEVICE_TIME_MAX_AHEAD_MINUTES", "60", 0.0, 60.0 * 24 * 365
+            ),
             lock_retry_seconds=_float("GROWTHOPS_LOCK_RETRY_SECONDS", "60", 0.0, 86400.0),
             duckdb_memory_limit=_memory_limit("GROWTHOPS_DUCKDB_MEMORY_LIMIT", "50%"),
             failpoint=_env("GROWTHOPS_FAILPOINT", ""),
@@ -146,6 +165,8 @@ class Settings:
             self.reporting_timezone,
             self.reporting_currency,
             self.max_bad_row_share,
+            self.device_time_max_age_hours,
+            self.device_time_max_ahead_minutes,
             self.lock_retry_seconds,
             self.duckdb_memory_limit,
             self.failpoint,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
+import sys
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import PurePosixPath
@@ -227,3 +230,150 @@ def test_routing_names_the_known_sources() -> None:
         adapter_for("channel", PurePosixPath("tiktok_ads/x.csv"))
     with pytest.raises(FileRejectedError, match="NDJSON"):
         adapter_for("app", PurePosixPath("events.csv"))
+
+
+# ------------------------------------------------------------------ real-world shapes
+
+
+def test_a_zone_less_timestamp_is_utc_whatever_the_hosts_zone() -> None:
+    naive = _segment(timestamp="2026-06-01T10:00:00", sentAt=None, receivedAt="2026-06-01T10:00:06")
+    script = (
+        "import sys; from growthops.ingest.adapters import parse_segment_ndjson as p; "
+        "print(p(sys.stdin.buffer.read(), 'app/x.ndjson').rows['event_at'][0])"
+    )
+    seen = {
+        tz: subprocess.run(
+            [sys.executable, "-c", script],
+            input=(naive + "\n").encode(),
+            capture_output=True,
+            check=True,
+            env={**os.environ, "TZ": tz},
+        ).stdout.strip()
+        for tz in ("UTC", "Asia/Shanghai", "America/Los_Angeles")
+    }
+    assert set(seen.values()) == {b"2026-06-01 10:00:00"}, seen
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "expected_at", "source"),
+    [
+        ("1970-01-01T00:00:00Z", datetime(2026, 6, 1, 10, 0, 6), "received_at"),
+        ("2030-01-01T00:00:00Z", datetime(2026, 6, 1, 10, 0, 6), "received_at"),
+        ("2026-05-29T10:00:00Z", datetime(2026, 5, 29, 10, 0, 0), "device"),  # 3 days late
+        ("2026-06-01T10:50:00Z", datetime(2026, 6, 1, 10, 50, 0), "device"),  # 50 min ahead
+        ("2026-06-01T11:10:00Z", datetime(2026, 6, 1, 10, 0, 6), "received_at"),  # 70 min
+    ],
+)
+def test_implausible_device_times_fall_back_to_received_at(
+    timestamp: str, expected_at: datetime, source: str
+) -> None:
+    # no sentAt: nothing corrects the device clock, so only the plausibility window can
+    row = parse_segment_ndjson(
+        (_segment(timestamp=timestamp, sentAt=None) + "\n").encode(), "app/x.ndjson"
+    ).rows.iloc[0]
+    assert (row["event_at"], row["event_at_source"]) == (expected_at, source)
+
+
+def test_a_skewed_clock_corrected_by_sent_at_is_believed_even_in_1970() -> None:
+    # the whole device clock is in 1970 (timestamp and sentAt alike): the correction places it
+    row = parse_segment_ndjson(
+        (_segment(timestamp="1970-01-01T00:00:00Z", sentAt="1970-01-01T00:00:05Z") + "\n").encode(),
+        "app/x.ndjson",
+    ).rows.iloc[0]
+    assert (row["event_at"], row["event_at_source"]) == (datetime(2026, 6, 1, 10, 0, 1), "device")
+
+
+META_ROW = {
+    "date_start": "2026-06-01",
+    "account_id": "1",
+    "account_currency": "USD",
+    "campaign_id": "c",
+    "adset_id": "s",
+    "impressions": "10",
+    "clicks": "1",
+}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("12.34", Decimal("12.34")),
+        ("0.000001", Decimal("0.000001")),
+        ("1.234,56", None),  # a decimal comma: never 1.23456
+        ("1,5", None),
+        ("1,234.56", None),  # the API writes no grouping: not guessed either
+        ("12.3e2", None),
+        ("N/A", None),
+    ],
+)
+def test_meta_spend_is_read_in_the_apis_format_only(raw: str, expected: Decimal | None) -> None:
+    doc = {"data": [{**META_ROW, "spend": raw}]}
+    assert parse_meta_ads(json.dumps(doc).encode(), "m.json").rows.iloc[0]["spend"] == expected
+
+
+def test_baidu_console_numbers_may_group_thousands() -> None:
+    header = (
+        "日期,账户,推广计划ID,推广计划,推广单元ID,推广单元,关键词ID,关键词,匹配模式,展现,点击,消费"
+    )
+    rows = [
+        '2026-06-01,acc,1,P,2,U,3,k,精确匹配,"12,345",17,"1,234.56"',
+        '2026-06-01,acc,1,P,2,U,4,k2,精确匹配,10,1,"1.234,56"',
+    ]
+    parsed = parse_baidu_sem("\n".join([header, *rows]).encode("gb18030"), "b.csv")
+    first, second = parsed.rows.iloc[0], parsed.rows.iloc[1]
+    assert (first["impressions"], first["spend"]) == (12345, Decimal("1234.56"))
+    assert second["spend"] is None and second["raw_spend"] == "1.234,56"
+
+
+def test_google_micros_keep_every_micro_and_must_be_whole() -> None:
+    lines = [
+        "2026-06-01,1,A,USD,UTC,10,C,20,G,30,k,BROAD,5,1,1234567,0,0",
+        "2026-06-01,1,A,USD,UTC,10,C,20,G,31,k,BROAD,5,1,1234567.5,0,0",
+    ]
+    rows = parse_google_ads("\n".join([GOOGLE_HEADER, *lines]).encode(), "g.csv").rows
+    assert rows.iloc[0]["spend"] == Decimal("1.234567")
+    assert rows.iloc[1]["spend"] is None
+
+
+def test_a_value_too_large_for_its_column_is_a_row_reject_naming_the_rule() -> None:
+    doc = {
+        "data": [
+            {**META_ROW, "spend": "1" + "0" * 14},  # 10^14: beyond DECIMAL(18, 6)
+            {**META_ROW, "spend": "1.5", "impressions": "9" * 20},  # beyond BIGINT
+            {**META_ROW, "spend": "1.1234567"},  # finer than micros
+            {**META_ROW, "spend": "2.5"},
+        ]
+    }
+    parsed = parse_meta_ads(json.dumps(doc).encode(), "m.json")
+    assert parsed.rows_in == 4 and list(parsed.rows["row_number"]) == [4]
+    assert [(r.row_number, r.rule) for r in parsed.rejects] == [
+        (1, "spend_in_range"),
+        (2, "impressions_in_range"),
+        (3, "spend_in_range"),
+    ]
+    assert "m.json row 1: spend" in parsed.rejects[0].reason
+
+
+def test_ad_level_and_breakdown_reports_keep_every_row_with_the_ad() -> None:
+    doc = {
+        "data": [
+            {**META_ROW, "ad_id": f"ad{i}", "ad_name": f"Ad {i}", "age": age, "spend": "1.00"}
+            for i in (1, 2, 3)
+            for age in ("18-24", "25-34")
+        ]
+    }
+    rows = parse_meta_ads(json.dumps(doc).encode(), "m.json").rows
+    assert len(rows) == 6 and sorted(set(rows["ad_id"])) == ["ad1", "ad2", "ad3"]
+    header = GOOGLE_HEADER + ",segments.device,segments.hour"
+    lines = [f"2026-06-01,1,A,USD,UTC,10,C,20,G,30,k,BROAD,5,1,1000001,0,0,{d},{h}"
+             for d in ("MOBILE", "DESKTOP") for h in (9, 10)]  # fmt: skip
+    parsed = parse_google_ads("\n".join([header, *lines]).encode(), "g.csv")
+    assert len(parsed.rows) == 4 and not parsed.warnings  # documented columns: no warning
+    ocean = {
+        "code": 0,
+        "data": {"list": [{"stat_datetime": "2026-06-01 13:00:00", "advertiser_id": 1,
+                           "campaign_id": 2, "ad_id": 3, "creative_id": 4, "cost": 1.25,
+                           "show": 10, "click": 1}]},
+    }  # fmt: skip
+    row = parse_ocean_engine(json.dumps(ocean).encode(), "o.json").rows.iloc[0]
+    assert (row["ad_group_id"], row["ad_id"], row["report_date"]) == ("3", "4", date(2026, 6, 1))

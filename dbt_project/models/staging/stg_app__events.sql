@@ -23,6 +23,7 @@ renamed as (
         user_id,
         event_at,
         received_at,
+        event_at_source,
         utm_source,
         utm_medium,
         utm_campaign,

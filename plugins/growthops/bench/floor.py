@@ -26,7 +26,7 @@ import pandas as pd
 from growthops import tracking_plan
 from growthops.config import Settings
 from growthops.dbt import dbt_paths, run_dbt
-from growthops.ingest.adapters import _APP_SQL
+from growthops.ingest.adapters import _APP_SQL, app_sql_parameters
 from growthops.ingest.loader import MIN_ROWS_FOR_SHARE
 from growthops.ingest.schema import all_ddl
 
@@ -124,6 +124,7 @@ def run_floor(
         started = time.perf_counter()
         # bounded, so big intermediate results spill to disk instead of the process being killed
         con.execute(f"set memory_limit = '{FLOOR_MEMORY_LIMIT}'")
+        con.execute("set TimeZone = 'UTC'")  # as the loader's parser: zone-less values are UTC
         con.execute(all_ddl())
         timings.app_files_skipped = _load_app_events(con, world_root, app, cfg)
         timings.app_rows_loaded = con.execute("select count(*) from raw.app_events").fetchone()[0]
@@ -172,7 +173,7 @@ def _load_app_events(
                 skipped.append(bad)
                 batch.remove(bad)
         if batch:
-            offset = _parse_batch(con, offset, first=offset == 0)
+            offset = _parse_batch(con, offset, first=offset == 0, cfg=cfg)
     events = ", ".join(f"'{e}'" for e in sorted(tracking_plan.TRACK_EVENTS))
     types = ", ".join(f"'{t}'" for t in sorted(tracking_plan.MESSAGE_TYPES))
     files_table = [
@@ -217,7 +218,7 @@ def _load_app_events(
     return skipped
 
 
-def _parse_batch(con: duckdb.DuckDBPyConnection, offset: int, first: bool) -> int:
+def _parse_batch(con: duckdb.DuckDBPyConnection, offset: int, first: bool, cfg: Settings) -> int:
     """The scanned batch through the adapter's SQL into `parsed`; returns the next row number."""
     con.execute(
         f"""create or replace temp table lines as
@@ -229,7 +230,10 @@ def _parse_batch(con: duckdb.DuckDBPyConnection, offset: int, first: bool) -> in
     select = (
         f"select a.*, l.file_index, l.file_row from ({_APP_SQL}) a join lines l using (row_number)"
     )
-    con.execute(f"create table parsed as {select}" if first else f"insert into parsed {select}")
+    con.execute(
+        f"create table parsed as {select}" if first else f"insert into parsed {select}",
+        app_sql_parameters(cfg),
+    )
     count = con.execute("select count(*) from lines").fetchone()[0]
     con.execute("drop table lines; drop table landed_lines")
     return offset + count

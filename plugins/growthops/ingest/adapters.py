@@ -26,6 +26,7 @@ from pathlib import PurePosixPath
 import duckdb
 import pandas as pd
 
+from growthops.config import Settings, settings
 from growthops.ingest.schema import TABLE_COLUMNS
 
 
@@ -594,12 +595,29 @@ with src as (
         case when ok then json_extract(line, ['$.properties', '$.traits']) end as o
     from src
 ), t as (
+    -- the session zone is UTC (_json_engine): a timestamp without a zone is read as UTC,
+    -- never in the host's zone
     select
         *,
         try_cast(v[7] as timestamptz) at time zone 'UTC' as client_timestamp,
         try_cast(v[8] as timestamptz) at time zone 'UTC' as sent_at,
         try_cast(v[9] as timestamptz) at time zone 'UTC' as received_at
     from j
+), c as (
+    select
+        *,
+        -- Segment's clock-skew correction: the device's clock error is sentAt - receivedAt.
+        coalesce(received_at - (sent_at - client_timestamp), client_timestamp) as device_at
+    from t
+), p as (
+    select
+        *,
+        -- a device time outside [receivedAt - max age, receivedAt + max ahead] is not believed
+        device_at is not null and received_at is not null and (
+            device_at < received_at - to_microseconds($max_age_us)
+            or device_at > received_at + to_microseconds($max_ahead_us)
+        ) as implausible
+    from c
 )
 select
     row_number,
@@ -610,8 +628,10 @@ select
     v[4] as screen_name,
     v[5] as anonymous_id,
     v[6] as user_id,
-    -- Segment's clock-skew correction: the device's clock error is sentAt - receivedAt.
-    coalesce(received_at - (sent_at - client_timestamp), client_timestamp) as event_at,
+    case when implausible then received_at else device_at end as event_at,
+    case
+        when implausible then 'received_at' when device_at is not null then 'device'
+    end as event_at_source,
     client_timestamp,
     sent_at,
     received_at,
@@ -625,16 +645,27 @@ select
     o[1]::varchar as properties,
     o[2]::varchar as traits,
     line as raw_record
-from t
+from p
 order by row_number
 """
+
+
+def app_sql_parameters(cfg: Settings) -> dict[str, int]:
+    """_APP_SQL's parameters: the plausible window of device times around receivedAt."""
+    return {
+        "max_age_us": int(cfg.device_time_max_age_hours * 3600e6),
+        "max_ahead_us": int(cfg.device_time_max_ahead_minutes * 60e6),
+    }
 
 
 @functools.cache
 def _json_engine() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that parses JSON lines (no file, no lock); opening one costs ~20 ms,
-    so it is kept for the life of the process."""
-    return duckdb.connect()
+    so it is kept for the life of the process. Its zone is UTC: a zone-less timestamp is read
+    as UTC on every host (DuckDB's default is the host's zone)."""
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    return con
 
 
 def parse_segment_ndjson(data: bytes, source: str) -> Parsed:
@@ -661,7 +692,7 @@ def parse_segment_ndjson(data: bytes, source: str) -> Parsed:
     con = _json_engine()
     con.register("lines", table)
     try:
-        frame = con.execute(_APP_SQL).df()
+        frame = con.execute(_APP_SQL, app_sql_parameters(settings())).df()
     finally:
         con.unregister("lines")
     bad = frame[~frame["ok"].astype(bool)]

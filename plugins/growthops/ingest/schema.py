@@ -60,6 +60,9 @@ TABLE_COLUMNS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
         ("anonymous_id", "VARCHAR"),
         ("user_id", "VARCHAR"),
         ("event_at", "TIMESTAMP"),  # UTC: received_at - (sent_at - client_timestamp)
+        # 'device' (the corrected device time) or 'received_at' (the device time was outside
+        # the plausible window around receivedAt, so the event is placed at its arrival)
+        ("event_at_source", "VARCHAR"),
         ("client_timestamp", "TIMESTAMP"),  # UTC, device clock
         ("sent_at", "TIMESTAMP"),  # UTC, device clock
         ("received_at", "TIMESTAMP"),  # UTC, collector clock
