@@ -136,9 +136,10 @@ def _raise_if_blocked(report: GateReport) -> None:
 
 STAGING_PROFILE_SQL = """
 with daily as (
-    -- app events by the day they ARRIVED: freshness is judged on arrival, so one event a
-    -- device dates in the future (or the past) cannot make every other feed look stale
-    select 'stg_app__events' as model, cast(received_at as date) as day, count(*) as rows,
+    -- an event's day cannot run ahead of its arrival: a device time outside the plausible
+    -- window around receivedAt was replaced by receivedAt at the door, so one phone dated
+    -- 2030 cannot make every other feed look years behind
+    select 'stg_app__events' as model, cast(event_at as date) as day, count(*) as rows,
            count(*) - count(message_id) as null_key_rows, 0 as negative_metric_rows
     from staging.stg_app__events group by 2
     union all

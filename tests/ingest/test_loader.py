@@ -71,3 +71,75 @@ def test_load_ids_never_go_back_when_the_hosts_clock_does(tmp_path: Path, monkey
     second = ingest("app", cfg).load_id
     assert first < second, (first, second)
     assert query(cfg.pipeline_db, "select count(distinct load_id) from raw.app_events") == [(2,)]
+
+
+def _order(message_id: str, revenue: object, currency: object, day: str = "2026-06-03") -> str:
+    props = {"revenue": revenue, **({"currency": currency} if currency is not None else {})}
+    return json.dumps(
+        {
+            "type": "track",
+            "event": "Order Completed",
+            "messageId": message_id,
+            "anonymousId": "a1",
+            "userId": "u1",
+            "properties": props,
+            "timestamp": f"{day}T10:00:00Z",
+            "receivedAt": f"{day}T10:00:01Z",
+        }
+    )
+
+
+def test_money_that_cannot_be_converted_is_held_at_the_door_with_its_rule(tmp_path: Path) -> None:
+    cfg = settings_for(tmp_path)
+    fx = cfg.landing_dir / "channel" / "fx_rates"
+    fx.mkdir(parents=True)
+    # CNY from 06-01; EUR only from 06-05 (after the orders and the spend below)
+    (fx / "fx.csv").write_text(
+        "date,currency,usd_per_unit\n2026-06-01,USD,1\n2026-06-01,CNY,0.14\n2026-06-05,EUR,1.1\n"
+    )
+    meta = cfg.landing_dir / "channel" / "meta_ads"
+    meta.mkdir()
+    rows = [
+        {"date_start": "2026-06-03", "account_id": "1", "account_currency": cur,
+         "campaign_id": "c", "adset_id": "s", "impressions": "1", "clicks": "1", "spend": "2.5"}
+        for cur in ("CNY", "EUR", "HKD")
+    ]  # fmt: skip
+    (meta / "m.json").write_text(json.dumps({"data": rows}))
+    app = cfg.landing_dir / "app"
+    app.mkdir()
+    orders = [
+        _order("ok-cny", 680, "CNY"),
+        _order("ok-usd", 29.99, "usd"),
+        _order("no-rate", 100, "HKD"),
+        _order("too-early", 10, "EUR"),
+        _order("not-a-number", "N/A", "USD"),
+        _order("decimal-comma", "1.234,56", "CNY"),
+        _order("no-currency", 5, None),
+    ]
+    (app / "orders.ndjson").write_text("\n".join(orders) + "\n")
+
+    ingest("channel", cfg)
+    ingest("app", cfg)
+
+    assert query(cfg.pipeline_db, "select message_id from raw.app_events order by 1") == [
+        ("ok-cny",),
+        ("ok-usd",),
+    ]
+    held = query(
+        cfg.pipeline_db,
+        "select source_file, row_number, rule, reason from raw.quarantine_rows order by 1, 2",
+    )
+    assert [(f, n, r) for f, n, r, _ in held] == [
+        ("app/orders.ndjson", 3, "expect_column_values_to_be_in_set(fx_rate_available)"),
+        ("app/orders.ndjson", 4, "expect_column_values_to_be_in_set(fx_rate_available)"),
+        ("app/orders.ndjson", 5, "expect_column_values_to_not_be_null(revenue)"),
+        ("app/orders.ndjson", 6, "expect_column_values_to_not_be_null(revenue)"),
+        ("app/orders.ndjson", 7, "expect_column_values_to_not_be_null(revenue_currency)"),
+        ("channel/meta_ads/m.json", 2, "expect_column_values_to_be_in_set(fx_rate_available)"),
+        ("channel/meta_ads/m.json", 3, "expect_column_values_to_be_in_set(fx_rate_available)"),
+    ]
+    reasons = {n: reason for f, n, _, reason in held if f == "app/orders.ndjson"}
+    assert reasons[3].startswith("app/orders.ndjson row 3: no FX rate for the order's currency")
+    assert "'HKD'" in reasons[3] and "landing/channel/fx_rates/" in reasons[3]
+    assert "'N/A'" in reasons[5]
+    assert query(cfg.pipeline_db, "select currency from raw.channel_spend") == [("CNY",)]

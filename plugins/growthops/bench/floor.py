@@ -195,8 +195,15 @@ def _load_app_events(
                     or (p.event is not null and p.event not in ({events}))
                     or p.received_at is null
                     or p.event_at is null
-                    or p.anonymous_id is null as is_bad
+                    or p.anonymous_id is null
+                    or (p.revenue_text is not null and (
+                        p.revenue is null or p.revenue_currency is null
+                        or fx.first_rate_date is null or p.event_at < fx.first_rate_date
+                    )) as is_bad
             from parsed p
+            left join (
+                select currency, min(rate_date) as first_rate_date from raw.fx_rates group by 1
+            ) fx on p.revenue_currency = fx.currency
         ), files as (
             select file_index
             from checked
@@ -206,7 +213,8 @@ def _load_app_events(
         )
         select
             'floor' as load_id, f.source_file, c.file_row as row_number,
-            c.* exclude (row_number, ok, file_index, file_row, is_bad)
+            c.* exclude (row_number, ok, file_index, file_row, is_bad,
+                         revenue_text, revenue, revenue_currency)
         from checked c
         join files using (file_index)
         join app_files f using (file_index)

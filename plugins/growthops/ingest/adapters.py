@@ -581,6 +581,7 @@ _APP_FIELDS = (
     "$.timestamp", "$.sentAt", "$.receivedAt",
     "$.context.campaign.source", "$.context.campaign.medium", "$.context.campaign.name",
     "$.context.campaign.term", "$.context.campaign.content", "$.context.timezone",
+    "$.properties.revenue", "$.properties.currency",
 )  # fmt: skip
 
 # Each line is parsed ONCE: one json_extract_string with the list of paths (15 separate
@@ -644,7 +645,13 @@ select
     v[15] as device_timezone,
     o[1]::varchar as properties,
     o[2]::varchar as traits,
-    line as raw_record
+    line as raw_record,
+    -- for the raw gate only (not raw columns): the order's money as sent, and as a number
+    -- in the Segment spec's format (NULL for 'N/A', a decimal comma, or beyond 10^12)
+    v[16] as revenue_text,
+    case when regexp_full_match(trim(v[16]), '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)')
+        then try_cast(trim(v[16]) as decimal(18, 6)) end as revenue,
+    upper(trim(v[17])) as revenue_currency
 from p
 order by row_number
 """

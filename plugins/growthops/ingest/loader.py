@@ -269,16 +269,36 @@ def _parse(work: _Work, family: str) -> None:
 # ------------------------------------------------------------------------ gate
 
 
-def _gate_parameters(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    currencies = [
-        r[0] for r in con.execute(f"select distinct currency from {RAW_SCHEMA}.fx_rates").fetchall()
-    ]
+def _gate_parameters() -> dict[str, Any]:
     return {
         "platforms": sorted(ADAPTERS["channel"].keys() - {"fx_rates"}),
-        "known_currencies": sorted(set(currencies)),
         "message_types": sorted(tracking_plan.MESSAGE_TYPES),
         "track_events": sorted(tracking_plan.TRACK_EVENTS),
     }
+
+
+# Money a raw table carries: (currency column, date column, amount column). Its rows need an
+# FX rate for that currency on or before their date, or the models could not convert them.
+MONEY_COLUMNS: dict[str, tuple[str, str, str]] = {
+    "channel_spend": ("currency", "report_date", "raw_spend"),
+    "app_events": ("revenue_currency", "event_at", "revenue_text"),
+}
+
+
+def _fx_rate_available(
+    con: duckdb.DuckDBPyConnection, batch: pd.DataFrame, table: str
+) -> pd.Series:
+    """Per row: True when its currency has a rate on or before its date, False when not,
+    None when the row carries no money (the raw suites check the column)."""
+    currency, day, amount = MONEY_COLUMNS[table]
+    first_rate = dict(
+        con.execute(
+            f"select currency, min(rate_date) from {RAW_SCHEMA}.fx_rates group by currency"
+        ).fetchall()
+    )
+    first = pd.to_datetime(batch[currency].map(first_rate))
+    available = first.notna() & (pd.to_datetime(batch[day]).dt.normalize() >= first)
+    return available.astype(object).where(batch[amount].notna(), None)
 
 
 def _gate(
@@ -289,7 +309,7 @@ def _gate(
     for w in works:
         if w.parsed is not None:
             by_table[w.parsed.table].append(w)
-    params = _gate_parameters(con)
+    params = _gate_parameters()
     for table, members in by_table.items():
         frames, owners = [], []
         for i, w in enumerate(members):
@@ -298,6 +318,8 @@ def _gate(
             owners.append(w)
         batch = pd.concat(frames, ignore_index=True)
         batch[quality.ROW_ID] = range(len(batch))
+        if table in MONEY_COLUMNS:
+            batch["fx_rate_available"] = _fx_rate_available(con, batch, table)
         result = quality.validate(batch, cfg.expectations_dir / f"raw_{table}.json", params)
         for rule in result.rules:
             if rule.error:
