@@ -289,7 +289,7 @@ def _fx_rate_available(
     con: duckdb.DuckDBPyConnection, batch: pd.DataFrame, table: str
 ) -> pd.Series:
     """Per row: True when its currency has a rate on or before its date, False when not,
-    None when the row carries no money (the raw suites check the column)."""
+    None when the row carries no money or no currency (a rule of its own)."""
     currency, day, amount = MONEY_COLUMNS[table]
     first_rate = dict(
         con.execute(
@@ -298,7 +298,7 @@ def _fx_rate_available(
     )
     first = pd.to_datetime(batch[currency].map(first_rate))
     available = first.notna() & (pd.to_datetime(batch[day]).dt.normalize() >= first)
-    return available.astype(object).where(batch[amount].notna(), None)
+    return available.astype(object).where(batch[amount].notna() & batch[currency].notna(), None)
 
 
 def _gate(
