@@ -17,24 +17,30 @@
 -- refresh, in any order of arrival.
 with
 
-{% if is_incremental() %}
+-- file versions (source_file x load_id) not yet in this table (on a full refresh: all)
 new_versions as (
 
-    select distinct source_file, load_id from {{ ref('stg_app__events') }}
-    except
-    select distinct source_file, load_id from {{ this }}
+    select distinct
+        versions.source_file,
+        versions.load_id
+    from {{ ref('stg_app__events') }} as versions
+    {% if is_incremental() %}
+        except
+        select distinct
+            processed.source_file,
+            processed.load_id
+        from {{ this }} as processed
+    {% endif %}
 
 ),
-{% endif %}
 
 events as (
 
-    select arrived.* from {{ ref('stg_app__events') }} as arrived
-    {% if is_incremental() %}
-        inner join new_versions
-            on arrived.source_file = new_versions.source_file
-            and arrived.load_id = new_versions.load_id
-    {% endif %}
+    select arrived.*
+    from {{ ref('stg_app__events') }} as arrived
+    inner join new_versions
+        on arrived.source_file = new_versions.source_file
+        and arrived.load_id = new_versions.load_id
 
 ),
 

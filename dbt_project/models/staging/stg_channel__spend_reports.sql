@@ -29,8 +29,9 @@ versioned as (
 renamed as (
 
     select
-        {{ surrogate_key(['platform', 'account_id', 'report_date', 'campaign_id', 'ad_group_id', 'ad_id', 'keyword_id']) }}
-            as spend_key,
+        {{ surrogate_key([
+            'platform', 'account_id', 'report_date', 'campaign_id', 'ad_group_id', 'ad_id', 'keyword_id'
+        ]) }} as spend_key,
         report_date,
         platform,
         account_id,

@@ -21,7 +21,7 @@ spend as (
         sum(spend) as spend
     from {{ ref('int_spend_converted') }}
     where keyword_id is not null
-    group by report_date, platform, account_id, campaign_id, ad_group_id, keyword_id
+    group by 1, 2, 3, 4, 5, 6
 
 ),
 
