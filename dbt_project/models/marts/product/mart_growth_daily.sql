@@ -241,6 +241,6 @@ select
     cast(referral_invites as {{ dbt.type_bigint() }}) as referral_invites,
     cast(referral_signups as {{ dbt.type_bigint() }}) as referral_signups,
     {{ safe_divide('referral_signups', 'dau') }} as k_factor,
-    cast(revenue as decimal(18, 2)) as revenue,
+    cast(revenue as decimal(18, 6)) as revenue,
     cast(paying_users as {{ dbt.type_bigint() }}) as paying_users
 from joined
