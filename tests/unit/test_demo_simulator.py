@@ -56,7 +56,8 @@ def _truth_csv(world: Path, name: str) -> list[dict[str, str]]:
 
 
 def _parse_ts(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    # a timestamp without a zone (naive_timestamp dirt) is UTC, as the pipeline reads it
+    return datetime.strptime(value.removesuffix("Z"), "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
 
 
 def _is_redelivery(path: Path) -> bool:
@@ -239,6 +240,8 @@ def test_every_paid_user_points_at_a_unit_that_spent_that_day(world: Path) -> No
     ]
     assert len(paid) > 100
     for e in paid:
+        if "sentAt" not in e:
+            continue  # an implausible device time (1970 / 2030): its true day is not in the file
         utm = e["context"]["campaign"]
         platform = platform_of[utm["source"]]
         local_day = _event_time(e).astimezone(ZoneInfo(ACCOUNT_TZ[platform])).date().isoformat()
@@ -252,7 +255,11 @@ def test_retention_decays_and_depends_on_channel_quality(world: Path) -> None:
     install_day = {a: _parse_ts(p["install_at"]).date() for a, p in persons.items()}
     active: dict[str, set[int]] = defaultdict(set)
     for e in events:
-        if e.get("event") == tracking_plan.APP_OPENED and e["anonymousId"] in install_day:
+        if (
+            e.get("event") == tracking_plan.APP_OPENED
+            and e["anonymousId"] in install_day
+            and "sentAt" in e  # not an implausible device time
+        ):
             active[e["anonymousId"]].add(
                 (_event_time(e).date() - install_day[e["anonymousId"]]).days
             )
@@ -346,7 +353,9 @@ def test_event_dirt_appears_at_the_configured_rate_and_matches_the_files(world: 
         for e in originals
         if e["type"] == "track" and e["event"] not in tracking_plan.TRACK_EVENTS
     )
-    unique = {e["messageId"]: e for e in events}.values()
+    every = {e["messageId"]: e for e in events}.values()
+    implausible = [e for e in every if "sentAt" not in e]  # device clock reset, no sentAt
+    unique = [e for e in every if "sentAt" in e]
     late = sum(
         1 for e in unique if _parse_ts(e["receivedAt"]) - _event_time(e) > timedelta(hours=12)
     )
@@ -355,10 +364,16 @@ def test_event_dirt_appears_at_the_configured_rate_and_matches_the_files(world: 
         for e in unique
         if abs(_parse_ts(e["sentAt"]) - _parse_ts(e["receivedAt"])) > timedelta(minutes=5)
     )
+    naive = sum(1 for e in every if not e["receivedAt"].endswith("Z"))
     assert duplicates == dirt["duplicate_event"]
     assert unknown == dirt["unknown_event"]
     assert late == dirt["late_event"]
     assert skewed == dirt["clock_skew"]
+    assert naive == dirt["naive_timestamp"]
+    assert len(implausible) == dirt["implausible_time"]
+    assert {e["timestamp"][:4] for e in implausible} <= {"1970", "2030"}
+    for kind in ("naive_timestamp", "implausible_time"):
+        assert _within_rate(dirt[kind], chances[kind], DIRT_RATE), kind
 
 
 def test_file_and_row_dirt_matches_the_truth(world: Path) -> None:
@@ -416,3 +431,30 @@ def test_drip_delivers_every_file_in_time_order(tmp_path: Path) -> None:
     assert len(sleeps) == math.ceil(moved / 50) - 1
     app_hours = [p.name for p in delivered if p.parent.name == "app"]
     assert app_hours == sorted(app_hours)
+
+
+def test_the_world_carries_real_exporters_shapes(world: Path) -> None:
+    landing = world / "landing"
+    meta = [r for p in sorted((landing / "channel" / "meta_ads").glob("*.json"))
+            for r in json.loads(p.read_text("utf-8"))["data"]]  # fmt: skip
+    ads_per_set = Counter((r["date_start"], r["adset_id"]) for r in meta)
+    assert set(ads_per_set.values()) == {3} and all(r["ad_id"] for r in meta)
+    google = [r for p in sorted((landing / "channel" / "google_ads").glob("*.csv"))
+              for r in csv.DictReader(io.StringIO(p.read_text("utf-8")))]  # fmt: skip
+    assert {r["segments.device"] for r in google} >= {"MOBILE", "DESKTOP", "TABLET"}
+    micros = [int(r["metrics.cost_micros"]) for r in google if r["metrics.cost_micros"].isdigit()]
+    assert any(m % 10_000 for m in micros), "sub-cent micros"
+    truth = _truth(world)
+    restated = list((landing / "channel" / "google_ads").glob("*_restated.csv"))
+    assert len(restated) == truth["dirt"]["restated_file"] >= 1
+    superseded = [r for r in _truth_csv(world, "spend_rows.csv") if r["superseded"] == "True"]
+    assert superseded and {r["platform"] for r in superseded} == {"google_ads"}
+    baidu = [r for p in sorted((landing / "channel" / "baidu_sem").glob("*.csv"))
+             for r in csv.DictReader(io.StringIO(p.read_bytes().decode("gb18030")))]  # fmt: skip
+    assert any("," in r["消费"] for r in baidu), "a decimal-comma spend"
+    events, _, _ = _app_lines(landing)
+    currencies = Counter(
+        e["properties"]["currency"] for e in events if e.get("event") == "Order Completed"
+    )
+    assert currencies["USD"] and currencies["CNY"]
+    assert currencies["HKD"] == truth["dirt"]["order_without_rate"] >= 1

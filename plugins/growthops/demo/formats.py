@@ -32,6 +32,7 @@ GOOGLE_ADS_COLUMNS = (
     "metrics.cost_micros",
     "metrics.conversions",
     "metrics.conversions_value",
+    "segments.device",  # the report is segmented by device: one row per keyword x device
 )
 
 # Baidu SEM keyword report (关键词报告) as the web console exports it.

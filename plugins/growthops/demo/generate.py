@@ -29,6 +29,8 @@ def write_truth(truth: Truth, truth_dir: Path) -> None:
         "dirt_opportunities": truth.dirt_opportunities,
         "malformed_by_family": truth.malformed_by_family,
         "malformed_message_ids": truth.malformed_message_ids,
+        "held_order_message_ids": truth.held_order_message_ids,
+        "implausible_time_message_ids": truth.implausible_time_message_ids,
         "persons": len(truth.persons),
     }
     (truth_dir / "truth.json").write_text(json.dumps(summary, indent=1, default=str))

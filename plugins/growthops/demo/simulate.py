@@ -49,9 +49,20 @@ DIRT_KINDS = (
     "truncated_file",  # an aborted upload (cut gzip), followed by a complete retry
     "unknown_currency",  # report rows in a currency the FX table lacks (HKD)
     "redelivered_file",  # an identical copy of a file delivered again under another name
+    "restated_file",  # a Google day restated under a new file name (the new numbers win)
+    "naive_timestamp",  # timestamps without a zone (read as UTC: the same instant)
+    "implausible_time",  # a device time in 1970 or 2030 and no sentAt (placed at receivedAt)
+    "order_without_rate",  # an order in HKD, a currency the FX feed lacks (held at the door)
 )
 # Event-level dirt; unknown_event (last) applies to track events only.
-_EVENT_DIRT = ("duplicate_event", "late_event", "clock_skew", "malformed_row", "unknown_event")
+_EVENT_DIRT = ("duplicate_event", "late_event", "clock_skew", "malformed_row", "naive_timestamp",
+               "implausible_time", "unknown_event")  # fmt: skip
+# Real exports come at a finer grain than the canonical one: Google keyword rows segmented by
+# device, Meta insights at ad level (3 ads per ad set). Shares of a unit's day per row.
+GOOGLE_DEVICES = (("MOBILE", 6), ("DESKTOP", 3), ("TABLET", 1))
+META_ADS_PER_SET = (5, 3, 2)
+# Order prices by the currency a person pays in (China's app stores charge CNY).
+PRICES = {"USD": (0.99, 4.99, 9.99, 29.99), "CNY": (6, 30, 68, 198), "HKD": (8, 38, 78, 238)}
 UNKNOWN_EVENT_NAMES = ("legacy_tap", "Btn Clicked v0", "debug_ping")
 
 # Local-time hour-of-day weights for clicks and sessions.
@@ -118,6 +129,10 @@ class Truth:
     malformed_by_family: dict[str, int] = field(
         default_factory=lambda: {"channel": 0, "content": 0, "app": 0}
     )
+    # orders held at the door for a currency without an FX rate (order_without_rate)
+    held_order_message_ids: list[str] = field(default_factory=list)
+    # events whose device time is implausible: the pipeline places them at receivedAt
+    implausible_time_message_ids: list[str] = field(default_factory=list)
 
 
 class _Person:
@@ -189,6 +204,7 @@ class Simulator:
         self.units = build_ad_units(config.seed, config.scale.traffic)
         self.content = build_content(config.seed, config.scale.days, config.scale.traffic)
         self.truth = Truth(config={**asdict(config), "start": config.start.isoformat()})
+        self._epoch = datetime.combine(config.start, time(0), UTC)
         self._utc_hour_weights: dict[tuple[str, date], list[float]] = {}
         self._today = 0
         self.persons: list[_Person] = []
@@ -200,6 +216,12 @@ class Simulator:
         self.truncate_hours = set(self.dirt_rng.sample(range(n_hours), k)) if k else set()
         self.hk_days = set(
             self.dirt_rng.sample(range(config.scale.days), self._dirt_count(config.scale.days))
+        )
+        # finer grains and restatements draw from their own stream: the rest of the world
+        # (who arrives, what they do) stays what it was
+        self.shape_rng = random.Random(config.seed + 2_000_003)
+        self.restated_days = set(
+            self.shape_rng.sample(range(config.scale.days), self._dirt_count(config.scale.days))
         )
 
     # ---------------------------------------------------------------- helpers
@@ -217,6 +239,16 @@ class Simulator:
             self.truth.dirt["malformed_row"] += 1
             self.truth.malformed_by_family[family] += 1
         return hit
+
+    @staticmethod
+    def _split(total: int, weights: tuple[int, ...]) -> list[int]:
+        """`total` in whole parts by `weights`, summing exactly (largest remainder first)."""
+        exact = [total * w / sum(weights) for w in weights]
+        parts = [int(x) for x in exact]
+        by_remainder = sorted(range(len(weights)), key=lambda i: parts[i] - exact[i])
+        for i in by_remainder[: total - sum(parts)]:
+            parts[i] += 1
+        return parts
 
     def _uuid(self) -> str:
         h = f"{self.rng.getrandbits(128):032x}"
@@ -285,8 +317,18 @@ class Simulator:
         self._write_ocean(day, rows_by_platform["ocean_engine"])
 
     def _spend_truth(
-        self, day: date, unit: AdUnit, impr: int, clicks: int, spend: float, malformed: bool
+        self,
+        day: date,
+        unit: AdUnit,
+        impr: int,
+        clicks: int,
+        spend: str,
+        malformed: bool,
+        ad_id: str = "",
+        device: str = "",
     ) -> None:
+        """One report row as written (`spend` exact, in the account's currency). A row whose
+        grain a later file restates is marked superseded by _restate_google."""
         self.truth.spend_rows.append(
             {
                 "date": day.isoformat(),
@@ -295,11 +337,14 @@ class Simulator:
                 "currency": unit.account.currency,
                 "campaign_id": unit.campaign_id,
                 "ad_group_id": unit.ad_group_id,
+                "ad_id": ad_id,
                 "keyword_id": unit.keyword_id or "",
+                "device": device,
                 "impressions": impr,
                 "clicks": clicks,
-                "spend": f"{spend:.2f}",
+                "spend": spend,
                 "malformed": malformed,
+                "superseded": False,
                 "wasted_keyword": unit.wasted,
             }
         )
@@ -307,70 +352,124 @@ class Simulator:
             self.truth.dirt["unknown_currency"] += 1
 
     def _write_google(self, day: date, rows: list) -> None:
+        """The keyword report segmented by device; cost_micros carry sub-cent micros."""
         out = []
         for unit, impr, clicks, spend, conv, value in rows:
-            micros: object = round(spend * 1_000_000)
-            malformed = self._malformed("channel")
-            if malformed:
-                micros = "--"
-            self._spend_truth(day, unit, impr, clicks, spend, malformed)
-            out.append(
-                (
-                    day.isoformat(),
-                    GOOGLE.account_id,
-                    GOOGLE.account_name,
-                    GOOGLE.currency,
-                    GOOGLE.timezone,
-                    unit.campaign_id,
-                    unit.campaign_name,
-                    unit.ad_group_id,
-                    unit.ad_group_name,
-                    unit.keyword_id,
-                    unit.keyword,
-                    (unit.match_type or "").upper(),
-                    impr,
-                    clicks,
-                    micros,
-                    f"{conv:.1f}",
-                    f"{value:.2f}",
+            total = round(spend * 1_000_000) + self.shape_rng.randrange(1, 10_000)
+            weights = tuple(w for _, w in GOOGLE_DEVICES)
+            for (device, _), d_micros, d_impr, d_clicks in zip(
+                GOOGLE_DEVICES,
+                self._split(total, weights),
+                self._split(impr, weights),
+                self._split(clicks, weights),
+                strict=True,
+            ):
+                micros: object = d_micros
+                malformed = self._malformed("channel")
+                if malformed:
+                    micros = "--"
+                self._spend_truth(
+                    day, unit, d_impr, d_clicks, f"{d_micros / 1e6:.6f}", malformed, device=device
                 )
-            )
-        path = (
-            self.landing
-            / "channel"
-            / "google_ads"
-            / f"google_ads_keyword_report_{day.isoformat()}.csv"
-        )
+                out.append(self._google_row(day, unit, d_impr, d_clicks, micros, device))
+            out[-1] = (*out[-1][:15], f"{conv:.1f}", f"{value:.2f}", *out[-1][17:])
+        name = f"google_ads_keyword_report_{day.isoformat()}.csv"
+        path = self.landing / "channel" / "google_ads" / name
         self._write(
             path,
             formats.csv_bytes(formats.GOOGLE_ADS_COLUMNS, out, "utf-8"),
             "google_ads",
             len(out),
         )
+        if self._today in self.restated_days:
+            self._restate_google(day, rows, path)
+
+    @staticmethod
+    def _google_row(
+        day: date, unit: AdUnit, impr: int, clicks: int, micros: object, device: str
+    ) -> tuple:
+        return (
+            day.isoformat(),
+            GOOGLE.account_id,
+            GOOGLE.account_name,
+            GOOGLE.currency,
+            GOOGLE.timezone,
+            unit.campaign_id,
+            unit.campaign_name,
+            unit.ad_group_id,
+            unit.ad_group_name,
+            unit.keyword_id,
+            unit.keyword,
+            (unit.match_type or "").upper(),
+            impr,
+            clicks,
+            micros,
+            "0.0",
+            "0.00",
+            device,
+        )
+
+    def _restate_google(self, day: date, rows: list, original: Path) -> None:
+        """Google restates the day (invalid clicks refunded) under a new file name, one row per
+        keyword: for every keyword it reports, its rows replace all of the first file's."""
+        self.truth.dirt_opportunities["restated_file"] += 1
+        self.truth.dirt["restated_file"] += 1
+        for r in self.truth.spend_rows:
+            if r["platform"] == "google_ads" and r["date"] == day.isoformat():
+                r["superseded"] = True
+        out = []
+        for unit, impr, clicks, spend, _, _ in rows:
+            micros = round(spend * self.shape_rng.uniform(0.9, 1.0) * 1_000_000)
+            self._spend_truth(day, unit, impr, clicks, f"{micros / 1e6:.6f}", False)
+            out.append(self._google_row(day, unit, impr, clicks, micros, ""))
+        path = original.with_name(original.stem + "_restated.csv")
+        self._write(
+            path,
+            formats.csv_bytes(formats.GOOGLE_ADS_COLUMNS, out, "utf-8"),
+            "google_ads",
+            len(out),
+        )
+        self.truth.files[-1]["dirt"] = "restated_file"
 
     def _write_meta(self, day: date, rows: list) -> None:
+        """Insights at ad level (`level=ad`): each ad set's day split over its three ads."""
         data = []
         for unit, impr, clicks, spend, conv, value in rows:
-            malformed = self._malformed("channel")
-            self._spend_truth(day, unit, impr, clicks, spend, malformed)
-            data.append(
-                {
-                    "date_start": day.isoformat(),
-                    "date_stop": day.isoformat(),
-                    "account_id": unit.account.account_id.removeprefix("act_"),
-                    "account_name": unit.account.account_name,
-                    "account_currency": unit.account.currency,
-                    "campaign_id": unit.campaign_id,
-                    "campaign_name": unit.campaign_name,
-                    "adset_id": unit.ad_group_id,
-                    "adset_name": unit.ad_group_name,
-                    "impressions": str(impr),
-                    "clicks": str(clicks),
-                    "spend": "N/A" if malformed else f"{spend:.2f}",
-                    "actions": [{"action_type": "mobile_app_install", "value": f"{conv:g}"}],
-                    "action_values": [{"action_type": "omni_purchase", "value": f"{value:.2f}"}],
-                }
+            parts = zip(
+                self._split(round(spend * 100), META_ADS_PER_SET),
+                self._split(impr, META_ADS_PER_SET),
+                self._split(clicks, META_ADS_PER_SET),
+                strict=True,
             )
+            for k, (cents, a_impr, a_clicks) in enumerate(parts, start=1):
+                ad_id = f"{unit.ad_group_id}{k:02d}"
+                malformed = self._malformed("channel")
+                a_spend = f"{cents / 100:.2f}"
+                self._spend_truth(day, unit, a_impr, a_clicks, a_spend, malformed, ad_id=ad_id)
+                data.append(
+                    {
+                        "date_start": day.isoformat(),
+                        "date_stop": day.isoformat(),
+                        "account_id": unit.account.account_id.removeprefix("act_"),
+                        "account_name": unit.account.account_name,
+                        "account_currency": unit.account.currency,
+                        "campaign_id": unit.campaign_id,
+                        "campaign_name": unit.campaign_name,
+                        "adset_id": unit.ad_group_id,
+                        "adset_name": unit.ad_group_name,
+                        "ad_id": ad_id,
+                        "ad_name": f"{unit.ad_group_name} - creative {k}",
+                        "impressions": str(a_impr),
+                        "clicks": str(a_clicks),
+                        "spend": "N/A" if malformed else a_spend,
+                        "actions": [
+                            {"action_type": "mobile_app_install", "value": f"{conv / 3:.1f}"}
+                        ],
+                        "action_values": [
+                            {"action_type": "omni_purchase", "value": f"{value / 3:.2f}"}
+                        ],
+                    }
+                )
         doc = {"data": data, "paging": {"cursors": {"before": "MAZDZD", "after": "MjQZD"}}}
         path = self.landing / "channel" / "meta_ads" / f"meta_ads_insights_{day.isoformat()}.json"
         self._write(path, formats.json_bytes(doc), "meta_ads", len(data))
@@ -379,7 +478,9 @@ class Simulator:
         out = []
         for unit, impr, clicks, spend, conv, _ in rows:
             malformed = self._malformed("channel")
-            self._spend_truth(day, unit, impr, clicks, spend, malformed)
+            self._spend_truth(day, unit, impr, clicks, f"{spend:.2f}", malformed)
+            # a malformed row: clicks as '-', or spend re-saved with a decimal comma (12,34)
+            decimal_comma = malformed and self.dirt_rng.random() < 0.5
             ctr = f"{(clicks / impr * 100 if impr else 0):.2f}%"
             cpc = f"{(spend / clicks if clicks else 0):.2f}"
             out.append(
@@ -394,8 +495,8 @@ class Simulator:
                     unit.keyword,
                     formats.BAIDU_MATCH_TYPES[unit.match_type or "broad"],
                     impr,
-                    "-" if malformed else clicks,
-                    f"{spend:.2f}",
+                    "-" if malformed and not decimal_comma else clicks,
+                    f"{spend:.2f}".replace(".", ",") if decimal_comma else f"{spend:.2f}",
                     ctr,
                     cpc,
                     int(conv),
@@ -410,7 +511,7 @@ class Simulator:
         records = []
         for unit, impr, clicks, spend, conv, _ in rows:
             malformed = self._malformed("channel")
-            self._spend_truth(day, unit, impr, clicks, spend, malformed)
+            self._spend_truth(day, unit, impr, clicks, f"{spend:.2f}", malformed)
             records.append(
                 {
                     "stat_datetime": f"{day.isoformat()} 00:00:00",
@@ -715,7 +816,8 @@ class Simulator:
                 )
         if p.signed_up and self.rng.random() < 0.025 * p.q:
             ts += timedelta(seconds=15)
-            revenue = self.rng.choice((0.99, 4.99, 9.99, 29.99))
+            currency = "CNY" if p.tz == "Asia/Shanghai" else "USD"
+            revenue = self.rng.choice(PRICES[currency])
             events.append(
                 self._event(
                     p,
@@ -725,7 +827,7 @@ class Simulator:
                     {
                         "order_id": f"o{self.rng.getrandbits(40):010x}",
                         "revenue": revenue,
-                        "currency": "USD",
+                        "currency": currency,
                     },
                 )
             )
@@ -759,6 +861,25 @@ class Simulator:
         self.truth.dirt[kinds[slot]] += 1
         return kinds[slot]
 
+    def _order_without_rate(self, msg: dict) -> str | None:
+        """Row-level dirt for orders: paid in HKD, which the FX feed lacks (held at the door)."""
+        self.truth.dirt_opportunities["order_without_rate"] += 1
+        # at the dirt rate, and once early on so that a small world has one too
+        first = self.truth.dirt_opportunities["order_without_rate"] == 3
+        hit = self.dirt_rng.random() < self.cfg.dirt_rate
+        if self.cfg.dirt_rate <= 0 or not (
+            hit or (first and not self.truth.dirt["order_without_rate"])
+        ):
+            return None
+        self.truth.dirt["order_without_rate"] += 1
+        self.truth.held_order_message_ids.append(str(msg["messageId"]))
+        msg["properties"] = {
+            **msg["properties"],
+            "revenue": self.dirt_rng.choice(PRICES["HKD"]),
+            "currency": "HKD",
+        }
+        return "order_without_rate"
+
     def _deliver(self, events: list[dict]) -> None:
         for msg in events:
             self.truth.events_generated += 1
@@ -774,11 +895,21 @@ class Simulator:
                     minutes=self.dirt_rng.choice((-1, 1)) * self.dirt_rng.uniform(10, 4320)
                 )
                 client_ts, sent = ts + skew, sent + skew
+            if dirt is None and msg.get("event") == tp.ORDER_COMPLETED:
+                dirt = self._order_without_rate(msg)
             msg["timestamp"], msg["sentAt"], msg["receivedAt"] = (
                 _iso(client_ts),
                 _iso(sent),
                 _iso(received),
             )
+            if dirt == "naive_timestamp":  # the same instants, written without a zone
+                for key in ("timestamp", "sentAt", "receivedAt"):
+                    msg[key] = str(msg[key]).removesuffix("Z")
+            elif dirt == "implausible_time":  # a device clock reset, and no sentAt to fix it
+                year = self.dirt_rng.choice((1970, 2030))
+                msg["timestamp"] = _iso(datetime(year, 1, 2, tzinfo=UTC) + (ts - self._epoch))
+                del msg["sentAt"]
+                self.truth.implausible_time_message_ids.append(str(msg["messageId"]))
             line = _JSON_LINE(msg)
             hour = received.replace(minute=0, second=0, microsecond=0)
             if dirt == "malformed_row":
