@@ -218,6 +218,18 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_accept_restatement(args: argparse.Namespace) -> int:
+    """Apply a held restatement: it goes back to landing/ and replaces the loaded version."""
+    from growthops.ingest.loader import accept_restatement
+
+    try:
+        print(accept_restatement(Path(args.held_file), settings()))
+    except ValueError as exc:
+        print(f"growthops: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _add_world_args(p: argparse.ArgumentParser) -> None:
     from growthops.demo.world import SCALES
 
@@ -267,6 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=40)
     sql.set_defaults(func=cmd_sql)
+
+    accept = sub.add_parser(
+        "accept-restatement",
+        help="apply a held restatement (a file delivered again with far fewer rows)",
+    )
+    accept.add_argument("held_file", help="the held file under quarantine/ (its .reason.txt says)")
+    accept.set_defaults(func=cmd_accept_restatement)
 
     cfg = sub.add_parser("config", help="print the effective settings")
     cfg.set_defaults(func=cmd_config)

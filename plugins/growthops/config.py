@@ -42,6 +42,12 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
         "A file whose share of rule-breaking rows is above this is quarantined whole.",
     ),
     (
+        "GROWTHOPS_MAX_RESTATEMENT_DROP",
+        "0.5",
+        "A file delivered again under its name with this much smaller a share of the rows its "
+        "loaded version has (or with none) is held until `growthops accept-restatement`.",
+    ),
+    (
         "GROWTHOPS_DEVICE_TIME_MAX_AGE_HOURS",
         "168",
         "An event whose (clock-corrected) device time is more than this before its receivedAt "
@@ -79,6 +85,7 @@ class Settings:
     reporting_timezone: str = "UTC"
     reporting_currency: str = "USD"
     max_bad_row_share: float = 0.25
+    max_restatement_drop: float = 0.5
     device_time_max_age_hours: float = 168.0
     device_time_max_ahead_minutes: float = 60.0
     lock_retry_seconds: float = 60.0
@@ -147,6 +154,7 @@ class Settings:
             reporting_timezone=tz,
             reporting_currency=currency,
             max_bad_row_share=_float("GROWTHOPS_MAX_BAD_ROW_SHARE", "0.25", 0.0, 1.0),
+            max_restatement_drop=_float("GROWTHOPS_MAX_RESTATEMENT_DROP", "0.5", 0.0, 1.0),
             device_time_max_age_hours=_float(
                 "GROWTHOPS_DEVICE_TIME_MAX_AGE_HOURS", "168", 0.0, 24.0 * 3650
             ),
@@ -165,6 +173,7 @@ class Settings:
             self.reporting_timezone,
             self.reporting_currency,
             self.max_bad_row_share,
+            self.max_restatement_drop,
             self.device_time_max_age_hours,
             self.device_time_max_ahead_minutes,
             self.lock_retry_seconds,

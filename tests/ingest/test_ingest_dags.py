@@ -290,11 +290,17 @@ def test_unreadable_files_are_quarantined_whole_while_the_rest_of_the_run_loads(
 
     results = run_dags(["ingest_channel", "ingest_app"])
     assert [r.state for r in results] == ["success", "success"]
-    status = dict(
-        _q(
-            "select source_file, status from raw.ingest_manifest where source_file like '%2026-06-2%'"
-        )
-    )
+    delivered = {
+        "app/segment_2026-06-20T01.ndjson.gz",
+        "app/segment_2026-06-20T02.ndjson.gz",
+        "channel/google_ads/google_ads_keyword_report_2026-06-20.csv",
+        "channel/google_ads/google_ads_keyword_report_2026-06-21.csv",
+    }
+    status = {
+        f: s
+        for f, s in _q("select source_file, status from raw.ingest_manifest")
+        if f in delivered  # the demo world's own late hours may reach 06-20 too
+    }
     assert status == {
         "app/segment_2026-06-20T01.ndjson.gz": "loaded",
         "app/segment_2026-06-20T02.ndjson.gz": "rejected",

@@ -3,12 +3,14 @@ messageIds it carried."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 from support import query, settings_for
 
+from growthops import cli
 from growthops.ingest import loader
 from growthops.ingest.loader import MIN_ROWS_FOR_SHARE, RULE_DUPLICATE, ingest
 
@@ -143,3 +145,66 @@ def test_money_that_cannot_be_converted_is_held_at_the_door_with_its_rule(tmp_pa
     assert "'HKD'" in reasons[3] and "landing/channel/fx_rates/" in reasons[3]
     assert "'N/A'" in reasons[5]
     assert query(cfg.pipeline_db, "select currency from raw.channel_spend") == [("CNY",)]
+
+
+def _hour(path: Path, message_ids: list[str]) -> None:
+    path.write_bytes(gzip.compress("".join(_event(m) + "\n" for m in message_ids).encode()))
+
+
+def test_an_empty_restatement_is_held_and_applies_once_accepted(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    cfg = settings_for(tmp_path)
+    inbox = cfg.landing_dir / "app"
+    inbox.mkdir(parents=True)
+    ids = [f"m{i}" for i in range(10)]
+    _hour(inbox / "h.ndjson.gz", ids)
+    ingest("app", cfg)
+    _hour(inbox / "h.ndjson.gz", ids[:8])  # a real restatement, 20% fewer: applied at once
+    assert [f.outcome for f in ingest("app", cfg).files] == ["replaced_previous"]
+
+    _hour(inbox / "h.ndjson.gz", [])  # a valid gzip with nothing in it, under the same name
+    [held] = ingest("app", cfg).files
+    assert held.outcome == "held" and "a drop of 100%" in held.detail
+    assert query(cfg.pipeline_db, "select count(*) from raw.app_events") == [(8,)]
+    reason = Path(held.moved_to + ".reason.txt").read_text()
+    assert f"growthops accept-restatement {held.moved_to}" in reason
+
+    monkeypatch.setenv("GROWTHOPS_DATA_ROOT", str(tmp_path))
+    assert cli.main(["accept-restatement", held.moved_to]) == 0  # the command, as printed
+    assert "replaces its loaded version" in capsys.readouterr().out
+    [applied] = ingest("app", cfg).files
+    assert applied.outcome == "replaced_previous"
+    assert query(cfg.pipeline_db, "select count(*) from raw.app_events") == [(0,)]
+    statuses = query(cfg.pipeline_db, "select status, count(*) from raw.ingest_manifest group by 1")
+    assert dict(statuses) == {"loaded": 1, "replaced": 2}
+    assert cli.main(["accept-restatement", held.moved_to]) == 1  # gone: one clear line
+
+
+def test_a_duplicate_loads_when_the_copy_that_loaded_first_is_restated_away(
+    tmp_path: Path,
+) -> None:
+    cfg = settings_for(tmp_path)
+    inbox = cfg.landing_dir / "app"
+    inbox.mkdir(parents=True)
+    _hour(inbox / "a.ndjson.gz", ["x", "y"])
+    _hour(inbox / "b.ndjson.gz", ["x", "z"])  # x again: held as a duplicate of a's copy
+    ingest("app", cfg)
+    held = query(cfg.pipeline_db, "select source_file, row_number, rule from raw.quarantine_rows")
+    assert held == [("app/b.ndjson.gz", 1, RULE_DUPLICATE)]
+
+    _hour(inbox / "a.ndjson.gz", ["y"])  # a restated without x
+    ingest("app", cfg)
+
+    loaded = query(
+        cfg.pipeline_db, "select message_id, source_file, row_number from raw.app_events order by 1"
+    )
+    assert loaded == [
+        ("x", "app/b.ndjson.gz", 1),
+        ("y", "app/a.ndjson.gz", 1),
+        ("z", "app/b.ndjson.gz", 2),
+    ]
+    assert query(cfg.pipeline_db, "select count(*) from raw.quarantine_rows") == [(0,)]
+    manifest = query(cfg.pipeline_db, "select source_file, rows_in, rows_loaded, rows_quarantined "
+                     "from raw.ingest_manifest where status = 'loaded' order by 1")  # fmt: skip
+    assert manifest == [("app/a.ndjson.gz", 1, 1, 0), ("app/b.ndjson.gz", 2, 2, 0)]

@@ -9,28 +9,32 @@
 -- One row per app event, with its reporting-time-zone day, the properties the marts use,
 -- and its utm touch classified into a channel.
 --
--- Incremental by arrival, not by event time: each run takes every file version (source_file
--- x load_id) it has not processed yet - the set difference, so neither the order of load ids
--- nor any clock decides what is picked up. A late event (days after its day) is never
--- missed, and a file delivered again under its name replaces its rows (delete+insert on
--- source_file). The marts are rebuilt from this table, so an incremental run equals a full
--- refresh, in any order of arrival.
+-- Incremental by arrival, not by event time: each run takes every file with a version
+-- (source_file x load_id) it has not processed yet - the set difference, so neither the order
+-- of load ids nor any clock decides what is picked up - and takes such a file whole, since
+-- delete+insert on source_file replaces all of its rows (a file can hold rows of two loads: a
+-- duplicate restored when its first copy was restated away). A late event is never missed,
+-- and a file delivered again under its name replaces its rows. The marts are rebuilt from
+-- this table, so an incremental run equals a full refresh, in any order of arrival.
 with
 
--- file versions (source_file x load_id) not yet in this table (on a full refresh: all)
-new_versions as (
+-- files with a version not yet in this table (on a full refresh: all of them)
+new_files as (
 
-    select distinct
-        versions.source_file,
-        versions.load_id
-    from {{ ref('stg_app__events') }} as versions
-    {% if is_incremental() %}
-        except
+    select distinct versions.source_file
+    from (
         select distinct
-            processed.source_file,
-            processed.load_id
-        from {{ this }} as processed
-    {% endif %}
+            arrived.source_file,
+            arrived.load_id
+        from {{ ref('stg_app__events') }} as arrived
+        {% if is_incremental() %}
+            except
+            select distinct
+                processed.source_file,
+                processed.load_id
+            from {{ this }} as processed
+        {% endif %}
+    ) as versions
 
 ),
 
@@ -38,9 +42,8 @@ events as (
 
     select arrived.*
     from {{ ref('stg_app__events') }} as arrived
-    inner join new_versions
-        on arrived.source_file = new_versions.source_file
-        and arrived.load_id = new_versions.load_id
+    inner join new_files
+        on arrived.source_file = new_files.source_file
 
 ),
 

@@ -39,7 +39,13 @@ import pandas as pd
 from growthops import landing, quality, tracking_plan, warehouse
 from growthops.config import ConfigError, Settings, settings
 from growthops.failpoints import INGEST_AFTER_COMMIT, INGEST_BEFORE_COMMIT, failpoint
-from growthops.ingest.adapters import ADAPTERS, FileRejectedError, Parsed, adapter_for
+from growthops.ingest.adapters import (
+    ADAPTERS,
+    FileRejectedError,
+    Parsed,
+    adapter_for,
+    parse_segment_ndjson,
+)
 from growthops.ingest.schema import RAW_SCHEMA, TABLE_COLUMNS, all_ddl
 
 log = logging.getLogger(__name__)
@@ -225,10 +231,12 @@ def _is_duplicate(
     cfg: Settings,
 ) -> bool:
     """An identical file was processed before: log the delivery, move the file, change nothing."""
-    # A 'replaced' version is not current: delivering it again (A -> B -> A) restores it.
+    # A 'replaced' version is not current: delivering it again (A -> B -> A) restores it. A
+    # held restatement delivered again after `growthops accept-restatement` is applied.
     row = con.execute(
         f"select status, source_file, load_id from {RAW_SCHEMA}.ingest_manifest "
-        "where file_sha256 = ? and status <> 'replaced'",
+        "where file_sha256 = ? and status <> 'replaced' and not (status = 'held' and "
+        f"file_sha256 in (select file_sha256 from {RAW_SCHEMA}.accepted_restatements))",
         [work.sha256],
     ).fetchone()
     if row is None and work.sha256 not in seen_this_run:
@@ -471,15 +479,23 @@ def _commit_file(
     skip = set(w.bad) | set(w.duplicates)
     good = parsed.rows[~parsed.rows["row_number"].isin(skip)]
     previous = con.execute(
-        f"select file_sha256 from {RAW_SCHEMA}.ingest_manifest "
+        f"select file_sha256, rows_loaded from {RAW_SCHEMA}.ingest_manifest "
         "where family = ? and source_file = ? and status = 'loaded'",
         [family, w.source_file],
     ).fetchall()
+    if previous:
+        held = _restatement_hold_reason(con, w, previous[0][1], len(good), cfg)
+        if held:
+            w.reject_reason = held
+            _reject_file(con, w, family, report, cfg, now, status="held")
+            return
     rows_quarantined = len({q[0] for q in quarantine})
     with _transaction(con):
         if previous:
             _remove_previous_version(con, family, w.source_file, parsed.table)
         _insert_rows(con, parsed.table, good, report.load_id, w.source_file)
+        if previous and parsed.table == "app_events":
+            _restore_orphaned_duplicates(con, report.load_id)
         if quarantine:
             _insert_quarantine(con, report.load_id, family, w.source_file, quarantine, now)
         outcome = "replaced_previous" if previous else "loaded"
@@ -520,6 +536,27 @@ def _commit_file(
     report.warnings.extend(parsed.warnings)
 
 
+def _restatement_hold_reason(
+    con: duckdb.DuckDBPyConnection, w: _Work, loaded_rows: int, new_rows: int, cfg: Settings
+) -> str | None:
+    """Why a new version of a loaded file is held instead of applied, or None. A version with
+    no rows, or that many fewer, is more often a broken export than a real restatement, and
+    applying it would delete what was loaded without a word."""
+    if loaded_rows == 0 or new_rows >= loaded_rows * (1 - cfg.max_restatement_drop):
+        return None
+    accepted = con.execute(
+        f"select 1 from {RAW_SCHEMA}.accepted_restatements where file_sha256 = ?", [w.sha256]
+    ).fetchone()
+    if accepted:
+        return None
+    return (
+        f"{w.source_file} restates its loaded version ({loaded_rows} rows) with {new_rows} rows, "
+        f"a drop of {1 - new_rows / loaded_rows:.0%}, above GROWTHOPS_MAX_RESTATEMENT_DROP="
+        f"{cfg.max_restatement_drop:g}: held, the loaded rows stay. If the source really "
+        f"restated it, apply it with: growthops accept-restatement <this held file>"
+    )
+
+
 @contextmanager
 def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """One DuckDB transaction: all of it commits, or none of it."""
@@ -535,6 +572,12 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 def _remove_previous_version(
     con: duckdb.DuckDBPyConnection, family: str, source_file: str, table: str
 ) -> None:
+    if table == "app_events":  # the messageIds whose loaded copy goes: _restore_... reads them
+        con.execute(
+            f"create or replace temp table _replaced_ids as select message_id "
+            f"from {RAW_SCHEMA}.app_events where source_file = ?",
+            [source_file],
+        )
     con.execute(f"delete from {RAW_SCHEMA}.{table} where source_file = ?", [source_file])
     con.execute(
         f"delete from {RAW_SCHEMA}.quarantine_rows where family = ? and source_file = ?",
@@ -545,6 +588,52 @@ def _remove_previous_version(
         "where family = ? and source_file = ? and status = 'loaded'",
         [family, source_file],
     )
+
+
+def _restore_orphaned_duplicates(con: duckdb.DuckDBPyConnection, load_id: str) -> None:
+    """De-duplication re-decided after a file version changed: a messageId whose loaded copy
+    the new version no longer has loads from its first copy held as a duplicate elsewhere
+    (the row goes from quarantine to raw, its file's manifest counts follow), so no event is
+    lost because the copy that happened to load first was replaced."""
+    orphans = con.execute(
+        f"""
+        with orphaned as (
+            select message_id from _replaced_ids
+            except
+            select message_id from {RAW_SCHEMA}.app_events
+        )
+        select q.source_file, q.row_number, q.raw_record
+        from {RAW_SCHEMA}.quarantine_rows as q
+        join orphaned on json_extract_string(q.raw_record, '$.messageId') = orphaned.message_id
+        where q.family = 'app' and q.rule = ?
+        qualify row_number() over (
+            partition by orphaned.message_id order by q.source_file, q.row_number) = 1
+        """,
+        [RULE_DUPLICATE],
+    ).fetchall()
+    con.execute("drop table _replaced_ids")
+    by_file: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for source_file, row_number, line in orphans:
+        by_file[source_file].append((row_number, line))
+    for source_file, rows in by_file.items():
+        lines = "\n".join(line for _, line in rows).encode()  # as received: no gzip around it
+        parsed = parse_segment_ndjson(lines, source_file.removesuffix(".gz"))
+        frame = parsed.rows.assign(row_number=[n for n, _ in rows])
+        _insert_rows(con, "app_events", frame, load_id, source_file)
+        numbers = [n for n, _ in rows]
+        con.execute(
+            f"delete from {RAW_SCHEMA}.quarantine_rows where family = 'app' and source_file = ? "
+            "and rule = ? and list_contains(?, row_number)",
+            [source_file, RULE_DUPLICATE, numbers],
+        )
+        con.execute(
+            f"update {RAW_SCHEMA}.ingest_manifest set rows_loaded = rows_loaded + ?, "
+            "rows_quarantined = rows_quarantined - ? "
+            "where family = 'app' and source_file = ? and status = 'loaded'",
+            [len(rows), len(rows), source_file],
+        )
+        log.info("%s: %d events loaded that were held as duplicates of replaced rows",
+                 source_file, len(rows))  # fmt: skip
 
 
 def _insert_rows(
@@ -620,10 +709,11 @@ def _write_manifest(
     reason: str | None,
     now: datetime,
 ) -> None:
-    # one row per content hash: a replaced version delivered again takes its row over
-    # (its history stays in ingest_deliveries)
+    # one row per content hash: a replaced version delivered again, or a held one accepted,
+    # takes its row over (its history stays in ingest_deliveries)
     con.execute(
-        f"delete from {RAW_SCHEMA}.ingest_manifest where file_sha256 = ? and status = 'replaced'",
+        f"delete from {RAW_SCHEMA}.ingest_manifest "
+        "where file_sha256 = ? and status in ('replaced', 'held')",
         [w.sha256],
     )
     con.execute(
@@ -668,28 +758,75 @@ def _reject_file(
     report: IngestReport,
     cfg: Settings,
     now: datetime,
+    status: str = "rejected",
 ) -> None:
+    """The file to quarantine/ with a reason file; `status` rejected (fix it) or held (a
+    restatement waiting for `growthops accept-restatement`)."""
     rows_in = w.parsed.rows_in if w.parsed else 0
     reason = str(w.reject_reason)
     with _transaction(con):
-        _write_manifest(
-            con, w, family, report.load_id, "rejected", rows_in, 0, rows_in, reason, now
-        )
-        _log_delivery(con, report, w, "rejected", reason)
+        _write_manifest(con, w, family, report.load_id, status, rows_in, 0, rows_in, reason, now)
+        _log_delivery(con, report, w, status, reason)
     dest = landing.move_out(
         w.path, cfg.quarantine_dir / family / report.load_id, Path(str(w.relative))
     )
+    if status == "held":
+        what_next = (
+            f"if the source really restated {w.relative.name}, run\n"
+            f"           growthops accept-restatement {dest}\n"
+            f"           (it goes back to landing/ and replaces the loaded version on the next "
+            f"ingest); otherwise delete it and deliver a complete export."
+        )
+    else:
+        what_next = (
+            f"fix the file and drop it into {cfg.landing_dir / family / str(w.relative.parent)}/ "
+            f"again under the same name ({w.relative.name}). It loads like a new file; an "
+            f"identical copy of this rejected one is ignored."
+        )
     dest.with_name(dest.name + ".reason.txt").write_text(
         f"file:      {w.source_file}\n"
         f"sha256:    {w.sha256}\n"
         f"load:      {report.load_id} at {now:%Y-%m-%d %H:%M:%S} UTC\n"
         f"reason:    {reason}\n"
-        f"what next: fix the file and drop it into "
-        f"{cfg.landing_dir / family / str(w.relative.parent)}/ "
-        f"again under the same name ({w.relative.name}). It loads like a new file; an identical "
-        f"copy of this rejected one is ignored.\n",
+        f"what next: {what_next}\n",
         encoding="utf-8",
     )
     report.files.append(
-        FileOutcome(w.source_file, w.sha256, "rejected", rows_in, 0, rows_in, reason, str(dest))
+        FileOutcome(w.source_file, w.sha256, status, rows_in, 0, rows_in, reason, str(dest))
+    )
+
+
+def accept_restatement(held_file: Path, cfg: Settings) -> str:
+    """Record that the held restatement `held_file` (under quarantine/) is real and move it
+    back to its landing folder: the next ingest applies it. Returns what will happen."""
+    path = held_file.resolve()
+    if not path.is_file() or path.is_symlink():
+        raise ValueError(f"{held_file} is not a file")
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    with warehouse.pipeline_writer(cfg) as con:
+        con.execute(all_ddl())
+        row = con.execute(
+            f"select family, source_file from {RAW_SCHEMA}.ingest_manifest "
+            "where file_sha256 = ? and status = 'held'",
+            [sha256],
+        ).fetchone()
+        if row is None:
+            raise ValueError(
+                f"{held_file} is not a held restatement (no held file with its content in "
+                f"raw.ingest_manifest)"
+            )
+        family, source_file = row
+        target = cfg.landing_dir / source_file
+        if target.exists():
+            raise ValueError(f"{target} already exists: deliver one version at a time")
+        con.execute(
+            f"insert or ignore into {RAW_SCHEMA}.accepted_restatements values (?, ?, ?)",
+            [sha256, source_file, datetime.now(UTC).replace(tzinfo=None)],
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path.replace(target)
+    path.with_name(path.name + ".reason.txt").unlink(missing_ok=True)
+    return (
+        f"accepted: {source_file} goes back to {target} and replaces its loaded version on "
+        f"the next ingest of {family}"
     )

@@ -117,7 +117,7 @@ create table if not exists {RAW_SCHEMA}.ingest_manifest (
     source_file varchar not null,
     file_bytes bigint not null,
     load_id varchar not null,
-    status varchar not null,          -- loaded | rejected | replaced
+    status varchar not null,          -- loaded | rejected | replaced | held
     rows_in bigint not null,
     rows_loaded bigint not null,
     rows_quarantined bigint not null,
@@ -130,9 +130,15 @@ create table if not exists {RAW_SCHEMA}.ingest_deliveries (
     family varchar not null,
     source_file varchar not null,
     file_sha256 varchar not null,
-    outcome varchar not null,         -- loaded | replaced_previous | rejected | duplicate
+    outcome varchar not null,         -- loaded | replaced_previous | rejected | duplicate | held
     detail varchar,
     delivered_at timestamp not null
+);
+-- Restated versions a person confirmed (growthops accept-restatement): applied when delivered.
+create table if not exists {RAW_SCHEMA}.accepted_restatements (
+    file_sha256 varchar primary key,
+    source_file varchar not null,
+    accepted_at timestamp not null
 );
 -- Rows that broke a rule: the rule, a sentence a person can act on, the record as received.
 create table if not exists {RAW_SCHEMA}.quarantine_rows (
