@@ -10,6 +10,7 @@ from airflow.sdk import (
     Asset,
     AssetOrTimeSchedule,
     CronTriggerTimetable,
+    Param,
     dag,
     get_current_context,
     task,
@@ -41,8 +42,12 @@ builds from everything in raw, so it always covers all that is new since the las
 | `record_run` | one row in `ops.pipeline_runs` (inputs, per-model results, gates, published) | runs always |
 
 Mart expectations: rates in [0, 1]; funnel steps never increase; retention period 0 =
-cohort size; spend reconciles with raw to the cent; no mart loses > 10% of its rows
+cohort size; spend reconciles with raw to the micro; no mart loses > 10% of its rows
 against the published version. Volume swings in staging only warn.
+
+**After a reporting setting changed** (`GROWTHOPS_REPORTING_TZ` / `_CURRENCY`), trigger
+with `full_refresh` on (or run `growthops rebuild`): a run that finds the warehouse built
+in another reporting zone stops at `dbt_build_staging` with one line saying so.
 
 Per-model dbt results (status, seconds, rows) are each build task's return value (XCom
 `return_value`, also pushed as `dbt_results` when the build fails) and a table in its log.
@@ -61,6 +66,14 @@ A failed gate's log and exception name the expectation, the table and sample row
     max_active_runs=1,
     tags=["growthops", "transform", "dbt", "quality"],
     doc_md=DOC,
+    params={
+        "full_refresh": Param(
+            False,
+            type="boolean",
+            description="Rebuild every model from raw, the incremental ones included: after "
+            "GROWTHOPS_REPORTING_TZ or _CURRENCY changed (what `growthops rebuild` does).",
+        )
+    },
 )
 def transform():
     def build(stage: str) -> dict:
@@ -70,8 +83,9 @@ def transform():
         from growthops.transform import StageFailedError, build_stage, model_row_counts
 
         cfg = settings()
+        full_refresh = bool(get_current_context()["params"].get("full_refresh"))
         try:
-            result = build_stage(stage, cfg)
+            result = build_stage(stage, cfg, full_refresh=full_refresh)
         except StageFailedError as exc:
             # the UI shows which model or test failed: XCom `failure` and the log
             get_current_context()["ti"].xcom_push(key="failure", value=str(exc))

@@ -218,6 +218,31 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rebuild(_: argparse.Namespace) -> int:
+    """Rebuild every model from raw with the current settings and publish (after a change of
+    GROWTHOPS_REPORTING_TZ or GROWTHOPS_REPORTING_CURRENCY)."""
+    from growthops.runner import run_dags
+
+    cfg = settings()
+    print(f"rebuilding every model from raw (full refresh) in {cfg.reporting_timezone}, "
+          f"{cfg.reporting_currency} ...", flush=True)  # fmt: skip
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    log_path = cfg.data_root / "logs" / "rebuild.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        log_path.open("a") as log,
+        contextlib.redirect_stdout(log),
+        contextlib.redirect_stderr(log),
+    ):
+        [result] = run_dags(["transform"], cfg, conf={"full_refresh": True})
+    print(f"  transform {result.state} in {result.seconds:.1f}s (task logs: {log_path})")
+    if result.state != "success":
+        print(f"FAILED: {result.task_states}: see ops.pipeline_runs and {log_path}")
+        return 1
+    print(f"published: {cfg.serving_db}")
+    return 0
+
+
 def cmd_accept_restatement(args: argparse.Namespace) -> int:
     """Apply a held restatement: it goes back to landing/ and replaces the loaded version."""
     from growthops.ingest.loader import accept_restatement
@@ -279,6 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=40)
     sql.set_defaults(func=cmd_sql)
+
+    rebuild = sub.add_parser(
+        "rebuild",
+        help="rebuild every model with the current settings and publish (after a change of "
+        "GROWTHOPS_REPORTING_TZ or _CURRENCY)",
+    )
+    rebuild.set_defaults(func=cmd_rebuild)
 
     accept = sub.add_parser(
         "accept-restatement",

@@ -26,15 +26,18 @@ class DagRunResult:
     task_seconds: dict[str, float]
 
 
-def run_dags(dag_ids: list[str], cfg: Settings | None = None) -> list[DagRunResult]:
+def run_dags(
+    dag_ids: list[str], cfg: Settings | None = None, conf: dict[str, Any] | None = None
+) -> list[DagRunResult]:
     """Run each DAG once, in order, with dag.test(); returns their states and XCom returns.
 
     Tasks read their settings from the environment, as under the scheduler: for the
-    duration of the call the environment holds `cfg`'s settings.
+    duration of the call the environment holds `cfg`'s settings. `conf` is each run's
+    configuration (its params, e.g. {"full_refresh": True} for the transform).
     """
     cfg = cfg or settings()
     with _environment(cfg.environment()):
-        return _run_dags(dag_ids, cfg)
+        return _run_dags(dag_ids, cfg, conf)
 
 
 @contextmanager
@@ -51,7 +54,9 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _run_dags(dag_ids: list[str], cfg: Settings) -> list[DagRunResult]:
+def _run_dags(
+    dag_ids: list[str], cfg: Settings, conf: dict[str, Any] | None = None
+) -> list[DagRunResult]:
     airflow_env.apply(cfg)
     airflow_env.prepare_metadata_db()
     from airflow.dag_processing.dagbag import DagBag
@@ -65,7 +70,7 @@ def _run_dags(dag_ids: list[str], cfg: Settings) -> list[DagRunResult]:
         if dag is None:
             raise KeyError(f"no DAG {dag_id!r} in {cfg.home / 'dags'}; have {sorted(bag.dag_ids)}")
         started = time.perf_counter()
-        run = dag.test()
+        run = dag.test(run_conf=conf)
         results.append(_result(dag_id, run, time.perf_counter() - started))
     logging.getLogger(__name__).info("ran %s", [(r.dag_id, r.state) for r in results])
     return results

@@ -49,7 +49,51 @@ class StageFailedError(RuntimeError):
 # ------------------------------------------------------------------------ dbt stages
 
 
-def build_stage(stage: str, cfg: Settings | None = None) -> DbtResult:
+# The reporting settings a warehouse was built with (ops.warehouse_settings). A change of
+# the zone needs a full refresh: int_events_enriched is incremental and keeps each event's
+# day in the zone it was built in. Money is converted in table models rebuilt every run.
+REPORTING_SETTINGS = {
+    "GROWTHOPS_REPORTING_TZ": "reporting_timezone",
+    "GROWTHOPS_REPORTING_CURRENCY": "reporting_currency",
+}
+NEEDS_FULL_REFRESH = ("GROWTHOPS_REPORTING_TZ",)
+WAREHOUSE_SETTINGS_DDL = """
+create schema if not exists ops;
+create table if not exists ops.warehouse_settings (
+    name varchar primary key, value varchar not null, recorded_at timestamp not null
+);
+"""
+
+
+def _reporting_settings_changed(con: Any, cfg: Settings) -> str | None:
+    """One line saying which reporting setting changed since the warehouse was built and what
+    to run, or None when nothing that needs a rebuild changed."""
+    built = dict(con.execute("select name, value from ops.warehouse_settings").fetchall())
+    for env in NEEDS_FULL_REFRESH:
+        now = str(getattr(cfg, REPORTING_SETTINGS[env]))
+        if env in built and built[env] != now:
+            return (
+                f"the warehouse was built with {env}={built[env]} and it is now {now}: run "
+                f"`growthops rebuild` (or trigger the transform DAG with full_refresh) to "
+                f"rebuild every mart with the new setting and publish"
+            )
+    return None
+
+
+def _record_reporting_settings(cfg: Settings) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with warehouse.pipeline_writer(cfg) as con:
+        con.execute(WAREHOUSE_SETTINGS_DDL)
+        for env, attr in REPORTING_SETTINGS.items():
+            con.execute(
+                "insert or replace into ops.warehouse_settings values (?, ?, ?)",
+                [env, str(getattr(cfg, attr)), now],
+            )
+
+
+def build_stage(stage: str, cfg: Settings | None = None, full_refresh: bool = False) -> DbtResult:
+    """dbt build of `stage`; `full_refresh` rebuilds the incremental models from raw too (what
+    `growthops rebuild` asks for after a reporting setting changed)."""
     cfg = cfg or settings()
     if stage == "staging":
         # before the first file ever lands, raw is empty rather than missing: dbt builds
@@ -58,7 +102,11 @@ def build_stage(stage: str, cfg: Settings | None = None) -> DbtResult:
 
         with warehouse.pipeline_writer(cfg) as con:
             con.execute(all_ddl())
-    result = run_dbt(STAGES[stage], cfg)
+            con.execute(WAREHOUSE_SETTINGS_DDL)
+            changed = None if full_refresh else _reporting_settings_changed(con, cfg)
+        if changed:
+            raise StageFailedError(changed)
+    result = run_dbt([*STAGES[stage], *(["--full-refresh"] if full_refresh else [])], cfg)
     log.info("dbt %s:\n%s", stage, result.table())
     if not result.success:
         failed = result.failures()
@@ -68,6 +116,8 @@ def build_stage(stage: str, cfg: Settings | None = None) -> DbtResult:
         if warehouse.DISK_FULL in result.output:
             detail += " " + warehouse.disk_full_hint(cfg.data_root)
         raise StageFailedError(f"dbt build of {stage} failed: {detail}")
+    if stage == "marts":
+        _record_reporting_settings(cfg)
     return result
 
 
@@ -252,6 +302,12 @@ def gate_marts(cfg: Settings | None = None) -> GateReport:
     finally:
         con.close()
     published = published_counts(cfg)
+    built_with = published_settings(cfg)
+    if built_with and built_with != (cfg.reporting_timezone, cfg.reporting_currency):
+        # a rebuild in another zone or currency: the published rows are not comparable
+        log.info("volume vs published skipped: published with %s, now %s", built_with,
+                 (cfg.reporting_timezone, cfg.reporting_currency))  # fmt: skip
+        published = {}
     volume = pd.DataFrame(
         [{"mart": t, "rows": counts.get(t, 0), "published_rows": published.get(t)}
          for t in sorted(counts.keys() | published.keys())]
@@ -289,6 +345,24 @@ def published_counts(cfg: Settings) -> dict[str, int]:
             "where schema_name = 'main' and starts_with(table_name, 'mart_') order by 1"
         ).fetchall()
         return {t: con.execute(f"select count(*) from main.{t}").fetchone()[0] for (t,) in tables}
+    finally:
+        con.close()
+
+
+def published_settings(cfg: Settings) -> tuple[str, str] | None:
+    """(reporting zone, reporting currency) the serving file was published with; None when
+    there is none, or it predates the record."""
+    if not cfg.serving_db.exists():
+        return None
+    con = warehouse.connect(cfg.serving_db, read_only=True, wait_seconds=10)
+    try:
+        columns = {c for (c,) in con.execute(
+            "select column_name from duckdb_columns() where table_name = 'publication'"
+        ).fetchall()}  # fmt: skip
+        if "reporting_timezone" not in columns:
+            return None
+        row = con.execute("select reporting_timezone, reporting_currency from publication")
+        return tuple(row.fetchone())  # type: ignore[return-value]
     finally:
         con.close()
 
@@ -347,9 +421,11 @@ def _copy_marts(
         )
         families.setdefault(family, {})[table] = rows
     con.execute(
-        "create table main.publication as select ? as run_id, ? as published_at, ? as tables",
-        [run_id, published_at, json.dumps(families)],
-    )
+        "create table main.publication as select ? as run_id, ? as published_at, ? as tables, "
+        "? as reporting_timezone, ? as reporting_currency",
+        [run_id, published_at, json.dumps(families), cfg.reporting_timezone,
+         cfg.reporting_currency],
+    )  # fmt: skip
     con.execute("detach pipeline")
     con.execute("checkpoint")
 

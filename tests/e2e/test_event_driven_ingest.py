@@ -57,6 +57,13 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, Set
             wait_for(lambda f=family: all(r["state"] in ("success", "failed") for r in api.runs(f"ingest_{f}")),
                      120, f"ingest_{family} idle")  # fmt: skip
         time.sleep(3)  # the dag processor registers the asset watchers with the triggerer
+        # the FX feed first, as in any deployment: orders in CNY are held until it has a rate
+        rates = sorted((outbox / "channel" / "fx_rates").glob("*.csv"))
+        (cfg.landing_dir / "channel" / "fx_rates").mkdir()
+        for src in rates:
+            deliver(src, cfg.landing_dir / "channel" / "fx_rates")
+        wait_for(lambda: sum(f.startswith("channel/fx_rates/") for f in _manifest(cfg)) == len(rates),
+                 180, "the FX feed loaded")  # fmt: skip
         yield api, cfg, outbox
     finally:
         standalone.stop(sa)

@@ -202,7 +202,9 @@ def _load_app_events(
                     )) as is_bad
             from parsed p
             left join (
-                select currency, min(rate_date) as first_rate_date from raw.fx_rates group by 1
+                select currency, min(rate_date) as first_rate_date from raw.fx_rates
+                where currency <> 'USD' group by 1
+                union all select 'USD', date '1900-01-01'  -- USD per unit: USD is always 1
             ) fx on p.revenue_currency = fx.currency
         ), files as (
             select file_index

@@ -28,7 +28,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -304,6 +304,7 @@ def _fx_rate_available(
             f"select currency, min(rate_date) from {RAW_SCHEMA}.fx_rates group by currency"
         ).fetchall()
     )
+    first_rate["USD"] = date(1900, 1, 1)  # the feed is USD per unit: USD is 1 on every date
     first = pd.to_datetime(batch[currency].map(first_rate))
     available = first.notna() & (pd.to_datetime(batch[day]).dt.normalize() >= first)
     return available.astype(object).where(batch[amount].notna() & batch[currency].notna(), None)
