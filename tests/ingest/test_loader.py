@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 from support import query, settings_for
 
 from growthops import cli
@@ -208,3 +209,27 @@ def test_a_duplicate_loads_when_the_copy_that_loaded_first_is_restated_away(
     manifest = query(cfg.pipeline_db, "select source_file, rows_in, rows_loaded, rows_quarantined "
                      "from raw.ingest_manifest where status = 'loaded' order by 1")  # fmt: skip
     assert manifest == [("app/a.ndjson.gz", 1, 1, 0), ("app/b.ndjson.gz", 2, 2, 0)]
+
+
+def test_a_file_the_database_refuses_is_rejected_with_the_real_error_and_the_rest_loads(
+    tmp_path: Path, monkeypatch
+) -> None:
+    cfg = settings_for(tmp_path)
+    inbox = cfg.landing_dir / "app"
+    inbox.mkdir(parents=True)
+    (inbox / "a.ndjson").write_text(_event("m1") + "\n")
+    (inbox / "b.ndjson").write_text(_event("m2") + "\n")
+    insert = loader._insert_rows
+
+    def refuse_a(con, table, rows, load_id, source_file):
+        if source_file == "app/a.ndjson":
+            raise duckdb.ConversionException("Could not convert string 'x' to INT64")
+        return insert(con, table, rows, load_id, source_file)
+
+    monkeypatch.setattr(loader, "_insert_rows", refuse_a)
+    outcomes = {f.source_file: (f.outcome, f.detail) for f in ingest("app", cfg).files}
+    assert outcomes["app/b.ndjson"] == ("loaded", "")
+    assert outcomes["app/a.ndjson"][0] == "rejected"
+    assert "Could not convert string 'x' to INT64" in outcomes["app/a.ndjson"][1]
+    assert "transaction is aborted" not in outcomes["app/a.ndjson"][1].lower()
+    assert query(cfg.pipeline_db, "select message_id from raw.app_events") == [("m2",)]

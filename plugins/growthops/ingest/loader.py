@@ -491,6 +491,53 @@ def _commit_file(
             _reject_file(con, w, family, report, cfg, now, status="held")
             return
     rows_quarantined = len({q[0] for q in quarantine})
+    try:
+        outcome, detail = _load_version(con, w, family, report, cfg, now, good, quarantine,
+                                        previous, rows_quarantined)  # fmt: skip
+    except duckdb.Error as exc:
+        if warehouse.DISK_FULL in str(exc):
+            raise
+        # the transaction rolled back: this file loaded nothing, the rest of the family goes on
+        w.reject_reason = (
+            f"{w.source_file} could not be loaded, nothing of it was: {str(exc).splitlines()[0]}"
+        )
+        _reject_file(con, w, family, report, cfg, now)
+        return
+    failpoint(INGEST_AFTER_COMMIT, cfg)
+    assert parsed.rows_in == len(good) + rows_quarantined, (w.source_file, parsed.rows_in)
+    dest = landing.move_out(
+        w.path, cfg.data_root / "archive" / family / report.load_id, Path(str(w.relative))
+    )
+    report.files.append(
+        FileOutcome(
+            w.source_file,
+            w.sha256,
+            outcome,
+            parsed.rows_in,
+            len(good),
+            rows_quarantined,
+            detail,
+            str(dest),
+        )
+    )
+    report.warnings.extend(parsed.warnings)
+
+
+def _load_version(
+    con: duckdb.DuckDBPyConnection,
+    w: _Work,
+    family: str,
+    report: IngestReport,
+    cfg: Settings,
+    now: datetime,
+    good: pd.DataFrame,
+    quarantine: list[tuple[int, str, str, object]],
+    previous: list[tuple[str, int]],
+    rows_quarantined: int,
+) -> tuple[str, str]:
+    """The file's rows, quarantine and manifest row in one transaction; (outcome, detail)."""
+    parsed = w.parsed
+    assert parsed is not None
     with _transaction(con):
         if previous:
             _remove_previous_version(con, family, w.source_file, parsed.table)
@@ -517,24 +564,7 @@ def _commit_file(
         )
         _log_delivery(con, report, w, outcome, detail or None)
         failpoint(INGEST_BEFORE_COMMIT, cfg)
-    failpoint(INGEST_AFTER_COMMIT, cfg)
-    assert parsed.rows_in == len(good) + rows_quarantined, (w.source_file, parsed.rows_in)
-    dest = landing.move_out(
-        w.path, cfg.data_root / "archive" / family / report.load_id, Path(str(w.relative))
-    )
-    report.files.append(
-        FileOutcome(
-            w.source_file,
-            w.sha256,
-            outcome,
-            parsed.rows_in,
-            len(good),
-            rows_quarantined,
-            detail,
-            str(dest),
-        )
-    )
-    report.warnings.extend(parsed.warnings)
+    return outcome, detail
 
 
 def _restatement_hold_reason(
