@@ -31,6 +31,7 @@ class NodeResult:
     seconds: float
     rows: int | None
     message: str
+    failures_relation: str | None = None  # a test's stored failing rows (store_failures)
 
     @property
     def failed(self) -> bool:
@@ -136,6 +137,7 @@ def _read_run_results(path: Path) -> list[NodeResult]:
                 seconds=float(r.get("execution_time") or 0.0),
                 rows=int(rows) if isinstance(rows, int) and rows >= 0 else None,
                 message=str(r.get("message") or "").strip()[:500],
+                failures_relation=r.get("relation_name") if kind == "test" else None,
             )
         )
     return nodes

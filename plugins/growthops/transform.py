@@ -110,7 +110,9 @@ def build_stage(stage: str, cfg: Settings | None = None, full_refresh: bool = Fa
     log.info("dbt %s:\n%s", stage, result.table())
     if not result.success:
         failed = result.failures()
-        detail = "; ".join(f"{r.resource_type} {r.name}: {r.message}" for r in failed[:5])
+        detail = "; ".join(
+            f"{r.resource_type} {r.name}: {r.message}{_failing_rows(cfg, r)}" for r in failed[:5]
+        )
         if not failed:
             detail = result.output[-2000:]
         if warehouse.DISK_FULL in result.output:
@@ -119,6 +121,24 @@ def build_stage(stage: str, cfg: Settings | None = None, full_refresh: bool = Fa
     if stage == "marts":
         _record_reporting_settings(cfg)
     return result
+
+
+def _failing_rows(cfg: Settings, node: Any, limit: int = 3) -> str:
+    """A failed test's first stored rows (tests configured with store_failures keep them),
+    so the message names the rows, e.g. their source file, not only how many failed."""
+    if not node.failures_relation:
+        return ""
+    try:
+        con = warehouse.open_pipeline(cfg, read_only=True)
+    except Exception:  # a sample is a courtesy: the failure stands without it
+        return ""
+    try:
+        frame = con.execute(f"select * from {node.failures_relation} limit {int(limit)}").df()
+    except Exception:
+        return ""
+    finally:
+        con.close()
+    return f" e.g. {frame.to_dict('records')}" if not frame.empty else ""
 
 
 # ------------------------------------------------------------------------ gates

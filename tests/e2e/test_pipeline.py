@@ -165,6 +165,30 @@ def test_a_failed_mart_gate_leaves_the_serving_marts_unchanged(data_root: Path) 
     assert serving("select run_id from publication")[0][0] == again.run_id
 
 
+def test_a_dbt_test_that_fails_names_the_rows_source_file(data_root: Path) -> None:
+    cfg = settings()
+    con = duckdb.connect(str(cfg.pipeline_db))
+    # a rate that went missing after the spend was loaded (the door cannot see that)
+    con.execute("create table main.held_rates as select * from raw.fx_rates where currency = 'CNY'")
+    con.execute("delete from raw.fx_rates where currency = 'CNY'")
+    con.close()
+    try:
+        [result] = run_dags(["transform"])
+        assert result.task_states["dbt_build_marts"] == "failed"
+        [(failure,)] = pipeline(
+            "select failure from ops.pipeline_runs where run_id = ?", result.run_id
+        )
+        assert "not_null_int_spend_converted_spend" in failure
+        assert "'source_file': 'channel/baidu_sem/" in failure or (
+            "'source_file': 'channel/ocean_engine/" in failure
+        ), failure
+    finally:
+        con = duckdb.connect(str(cfg.pipeline_db))
+        con.execute("insert into raw.fx_rates select * from main.held_rates")
+        con.execute("drop table main.held_rates")
+        con.close()
+
+
 def test_dbt_docs_show_every_mart_with_its_grain_and_columns(data_root: Path) -> None:
     from growthops.dbt import dbt_paths, run_dbt
 

@@ -8,6 +8,7 @@ orders as (
 
     select
         message_id,
+        source_file,
         event_date,
         revenue as revenue_in_currency,
         upper(revenue_currency) as revenue_currency
@@ -24,6 +25,7 @@ rates as (
 
 select
     orders.message_id,
+    orders.source_file,
     orders.event_date,
     orders.revenue_in_currency,
     orders.revenue_currency,
