@@ -29,10 +29,7 @@ select
     orders.event_date,
     orders.revenue_in_currency,
     orders.revenue_currency,
-    cast(
-        orders.revenue_in_currency * order_rate.usd_per_unit / reporting_rate.usd_per_unit
-        as decimal(18, 6)
-    ) as revenue
+    {{ fx_convert('orders.revenue_in_currency', 'order_rate', 'reporting_rate') }} as revenue
 from orders
 left join rates as order_rate
     on {{ fx_rate_in_force('order_rate', 'orders.revenue_currency', 'orders.event_date') }}

@@ -54,10 +54,7 @@ select
     spend.*,
     account_rate.usd_per_unit as account_usd_per_unit,
     reporting_rate.usd_per_unit as reporting_usd_per_unit,
-    cast(
-        spend.spend_account_currency * account_rate.usd_per_unit / reporting_rate.usd_per_unit
-        as decimal(18, 6)
-    ) as spend
+    {{ fx_convert('spend.spend_account_currency', 'account_rate', 'reporting_rate') }} as spend
 from spend
 left join rates as account_rate
     on {{ fx_rate_in_force('account_rate', 'spend.account_currency', 'spend.report_date') }}

@@ -3,9 +3,10 @@
 An adapter either rejects the whole file (`FileRejectedError`: unreadable, wrong encoding,
 wrong columns — the message says what to do) or returns every record of the file as a
 canonical row, except records too broken to have columns at all (`RowReject`: a line that
-is not JSON, a CSV row with the wrong number of fields). Values that do not parse become
-NULL next to the raw value kept as received; the raw gate (Great Expectations) then
-quarantines those rows with the rule they break.
+is not JSON, a CSV row with the wrong number of fields) or holding a value their raw column
+cannot (`<column>_in_range`). Values that do not parse in the platform's documented number
+format become NULL next to the raw value kept as received; the raw gate (Great
+Expectations) then quarantines those rows with the rule they break.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from pathlib import PurePosixPath
 
 import duckdb
@@ -64,13 +65,9 @@ GROUPED = re.compile(r"[+-]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?")
 def _decimal(value: object, scale: int = 0, grouped: bool = False) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
-    text = str(value).strip()
-    if isinstance(value, float):
-        text = repr(
-            value
-        )  # a JSON number: its shortest exact text (0.1, not 0.1000000000000000055)
-        if "e" in text or "E" in text:
-            text = format(Decimal(text), "f")
+    # a JSON number as its shortest exact text (0.1, not 0.1000000000000000055; 1e-05 as
+    # 0.00001)
+    text = format(Decimal(repr(value)), "f") if isinstance(value, float) else str(value).strip()
     if not (GROUPED if grouped else PLAIN).fullmatch(text):
         return None
     d = Decimal(text.replace(",", ""))
@@ -120,7 +117,7 @@ def _out_of_range(type_: str, value: object) -> str | None:
         return "is too large for a whole-number column"
     if type_.startswith("DECIMAL") and isinstance(value, Decimal):
         precision, scale = (int(x) for x in type_[8:-1].split(","))
-        if value != value.quantize(Decimal(1).scaleb(-scale), rounding="ROUND_DOWN"):
+        if value != value.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_DOWN):
             return f"has more than {scale} decimal places (finer than the source's micros)"
         if abs(value) >= Decimal(10) ** (precision - scale):
             return f"is {precision - scale} or more digits before the point: too large to be real"

@@ -8,10 +8,13 @@ For each complete file in landing/<family>/ (in name order):
 3. The raw gate (expectations/raw_<table>.json) checks every row; app events are also
    de-duplicated by messageId (within the run and against raw.app_events).
 4. If more than GROWTHOPS_MAX_BAD_ROW_SHARE of its rows break a rule, the file is
-   rejected whole; otherwise, in ONE DuckDB transaction: the rows of an earlier version of
-   the same file name are removed, good rows go to raw.<table>, bad rows to
-   raw.quarantine_rows (rule, reason, raw record), and the manifest row records
-   rows_in = rows_loaded + rows_quarantined.
+   rejected whole; a new version of a loaded file with none or far fewer rows
+   (GROWTHOPS_MAX_RESTATEMENT_DROP) is held until `growthops accept-restatement`.
+   Otherwise, in ONE DuckDB transaction: the rows of an earlier version of the same file
+   name are removed (and messageIds only it had load from their held duplicates), good
+   rows go to raw.<table>, bad rows to raw.quarantine_rows (rule, reason, raw record), and
+   the manifest row records rows_in = rows_loaded + rows_quarantined. A file the database
+   still refuses is rejected alone, with its error.
 5. The file leaves landing/: to archive/ (loaded) or quarantine/ with a .reason.txt.
 
 A crash before the commit leaves the file in landing/ for the next run; a crash between
