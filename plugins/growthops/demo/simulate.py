@@ -906,6 +906,10 @@ class Simulator:
                 for key in ("timestamp", "sentAt", "receivedAt"):
                     msg[key] = str(msg[key]).removesuffix("Z")
             elif dirt == "implausible_time":  # a device clock reset, and no sentAt to fix it
+                # sent at once (received 150 ms after the event, like every event's transit):
+                # placed at receivedAt, it keeps its place among the person's events
+                received = ts + timedelta(milliseconds=150)
+                msg["receivedAt"] = _iso(received)
                 year = self.dirt_rng.choice((1970, 2030))
                 msg["timestamp"] = _iso(datetime(year, 1, 2, tzinfo=UTC) + (ts - self._epoch))
                 del msg["sentAt"]
