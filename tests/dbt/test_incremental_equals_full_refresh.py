@@ -2,12 +2,14 @@
 
 The demo world arrives in two parts: files of the first 8 days, then the rest (which
 carries events that belong to the first days but arrived late), whose load ids sort before
-the first part's (out of order). After the second part, the incrementally built models must
+the first part's (out of order), and an FX rate that lets orders held in the first part
+load into their old files. After the second part, the incrementally built models must
 equal a --full-refresh build, row for row.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -84,6 +86,18 @@ def test_incremental_run_equals_full_refresh(tmp_path: Path) -> None:
         ).fetchone()[0]
         > 0
     )
+    con.close()
+    # an HKD rate arrives: orders held for it load into the files (and loads) they came with
+    held = json.loads((cfg.demo_truth_dir / "truth.json").read_text())["held_order_message_ids"]
+    assert held, "the world holds an order in HKD"
+    (cfg.landing_dir / "channel" / "fx_rates" / "fx_hkd.csv").write_text(
+        "date,currency,usd_per_unit\n2026-05-01,HKD,0.128\n"
+    )
+    ingest("channel", cfg)
+    con = duckdb.connect(str(cfg.pipeline_db))
+    assert con.execute(
+        "select count(*) from raw.app_events where list_contains(?, message_id)", [held]
+    ).fetchone()[0] == len(held)
     late = con.execute(
         f"select count(*) from raw.app_events where event_at < date '{CUTOFF}' "
         f"and received_at >= date '{CUTOFF}' + interval 1 day"

@@ -147,6 +147,30 @@ def test_money_that_cannot_be_converted_is_held_at_the_door_with_its_rule(tmp_pa
     assert "'N/A'" in reasons[5]
     assert query(cfg.pipeline_db, "select currency from raw.channel_spend") == [("CNY",)]
 
+    # the rates arrive: the rows held only for them load by themselves, into their files
+    (fx / "fx_more.csv").write_text(
+        "date,currency,usd_per_unit\n2026-06-01,HKD,0.128\n2026-06-01,EUR,1.08\n"
+    )
+    report = ingest("channel", cfg)
+    assert {f.source_file: (f.outcome, f.rows_loaded) for f in report.files} == {
+        "channel/fx_rates/fx_more.csv": ("loaded", 2),
+        "app/orders.ndjson": ("held_rows_loaded", 2),
+        "channel/meta_ads/m.json": ("held_rows_loaded", 2),
+    }
+    assert query(cfg.pipeline_db, "select message_id, row_number from raw.app_events order by 2") == [
+        ("ok-cny", 1), ("ok-usd", 2), ("no-rate", 3), ("too-early", 4)
+    ]  # fmt: skip
+    assert query(cfg.pipeline_db, "select currency from raw.channel_spend order by 1") == [
+        ("CNY",), ("EUR",), ("HKD",)
+    ]  # fmt: skip
+    still = query(cfg.pipeline_db, "select source_file, row_number from raw.quarantine_rows")
+    assert sorted(still) == [("app/orders.ndjson", n) for n in (5, 6, 7)]
+    manifest = query(cfg.pipeline_db, "select source_file, rows_in, rows_loaded, "
+                     "rows_quarantined from raw.ingest_manifest order by 1")  # fmt: skip
+    assert manifest[0] == ("app/orders.ndjson", 7, 4, 3)
+    assert ("channel/meta_ads/m.json", 3, 3, 0) in manifest
+    assert ingest("channel", cfg).files == []  # nothing pending, nothing held for a rate
+
 
 def _hour(path: Path, message_ids: list[str]) -> None:
     path.write_bytes(gzip.compress("".join(_event(m) + "\n" for m in message_ids).encode()))

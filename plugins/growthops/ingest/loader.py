@@ -23,7 +23,10 @@ commit and move makes the next run see an identical re-delivery. Either way, onc
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import json
 import logging
 import time
 import uuid
@@ -193,6 +196,8 @@ def _ingest_pending(
                 _finish_chunk(con, chunk, family, report, cfg, now)
                 chunk, chunk_rows = [], 0
         _finish_chunk(con, chunk, family, report, cfg, now)
+        if family == "channel":  # where FX rates arrive: rows held for one may load now
+            _load_rows_whose_rate_arrived(con, report, cfg, now)
 
 
 def _next_load_id(con: duckdb.DuckDBPyConnection, family: str, now: datetime) -> str:
@@ -546,7 +551,7 @@ def _load_version(
             _remove_previous_version(con, family, w.source_file, parsed.table)
         _insert_rows(con, parsed.table, good, report.load_id, w.source_file)
         if previous and parsed.table == "app_events":
-            _restore_orphaned_duplicates(con, report.load_id)
+            _restore_orphaned_duplicates(con)
         if quarantine:
             _insert_quarantine(con, report.load_id, family, w.source_file, quarantine, now)
         outcome = "replaced_previous" if previous else "loaded"
@@ -624,7 +629,95 @@ def _remove_previous_version(
     )
 
 
-def _restore_orphaned_duplicates(con: duckdb.DuckDBPyConnection, load_id: str) -> None:
+RULE_FX = "expect_column_values_to_be_in_set(fx_rate_available)"
+
+
+def _held_records_as_file(family: str, source_file: str, records: list[str]) -> bytes:
+    """The held rows' records (raw_record, as the adapter kept them) in their file's own
+    format again, so the same adapter reads them the same way."""
+    folder = PurePosixPath(source_file).parts[1] if family != "app" else ""
+    if family == "app":
+        return "\n".join(records).encode()
+    rows = [json.loads(r) for r in records]
+    if folder == "meta_ads":
+        return json.dumps({"data": rows}).encode()
+    if folder == "ocean_engine":
+        return json.dumps({"code": 0, "data": {"list": rows}}).encode()
+    buffer = io.StringIO()  # the CSV exports: the header is the records' own keys
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def _load_rows_whose_rate_arrived(
+    con: duckdb.DuckDBPyConnection, report: IngestReport, cfg: Settings, now: datetime
+) -> None:
+    """Rows held only for a missing FX rate are judged again by the whole raw gate once the
+    FX feed changed; those that pass load into their file's version (its load_id and row
+    numbers), their quarantine rows go and the file's manifest counts follow."""
+    held = con.execute(
+        f"""select q.family, q.source_file, q.row_number, any_value(q.raw_record), m.load_id,
+                   m.file_sha256
+            from {RAW_SCHEMA}.quarantine_rows q
+            join {RAW_SCHEMA}.ingest_manifest m
+              on m.family = q.family and m.source_file = q.source_file and m.status = 'loaded'
+            group by all
+            having count(*) = 1 and any_value(q.rule) = ?
+            order by 1, 2, 3""",
+        [RULE_FX],
+    ).fetchall()
+    by_file: dict[tuple[str, str, str, str], list[tuple[int, str]]] = defaultdict(list)
+    for family, source_file, row_number, record, load_id, sha256 in held:
+        by_file[(family, source_file, load_id, sha256)].append((row_number, record))
+    for (family, source_file, load_id, sha256), rows in by_file.items():
+        relative = PurePosixPath(source_file).relative_to(family)
+        data = _held_records_as_file(family, source_file, [r for _, r in rows])
+        work = _Work(Path(source_file), source_file, relative, data, sha256)
+        # a held row broke no other rule, so its records parse as they did (one row each)
+        work.parsed = adapter_for(family, relative)(data, source_file.removesuffix(".gz"))
+        numbers = [n for n, _ in rows]
+        work.parsed.rows["row_number"] = numbers
+        _gate(con, [work], cfg, report)
+        _find_duplicate_events(con, [work])
+        loaded = work.parsed.rows[
+            ~work.parsed.rows["row_number"].isin([*work.bad, *work.duplicates])
+        ]
+        duplicates = [
+            (n, RULE_DUPLICATE, f"{source_file} row {n}: {why}; not loaded again", record)
+            for n, record in rows
+            if (why := work.duplicates.get(n))
+        ]
+        if loaded.empty and not duplicates:
+            continue
+        with _transaction(con):
+            if duplicates:  # its copy loaded meanwhile: held as the duplicate it now is
+                con.execute(
+                    f"delete from {RAW_SCHEMA}.quarantine_rows where family = ? "
+                    "and source_file = ? and rule = ? and list_contains(?, row_number)",
+                    [family, source_file, RULE_FX, [d[0] for d in duplicates]],
+                )
+                _insert_quarantine(con, load_id, family, source_file, duplicates, now)
+            _insert_rows(con, work.parsed.table, loaded, load_id, source_file)
+            con.execute(
+                f"delete from {RAW_SCHEMA}.quarantine_rows where family = ? and source_file = ? "
+                "and rule = ? and list_contains(?, row_number)",
+                [family, source_file, RULE_FX, [int(n) for n in loaded["row_number"]]],
+            )
+            con.execute(
+                f"update {RAW_SCHEMA}.ingest_manifest set rows_loaded = rows_loaded + ?, "
+                "rows_quarantined = rows_quarantined - ? "
+                "where family = ? and source_file = ? and status = 'loaded'",
+                [len(loaded), len(loaded), family, source_file],
+            )
+        if not loaded.empty:
+            report.files.append(
+                FileOutcome(source_file, sha256, "held_rows_loaded", 0, len(loaded), 0,
+                            f"{len(loaded)} rows held for an FX rate loaded: the rate arrived")
+            )  # fmt: skip
+
+
+def _restore_orphaned_duplicates(con: duckdb.DuckDBPyConnection) -> None:
     """De-duplication re-decided after a file version changed: a messageId whose loaded copy
     the new version no longer has loads from its first copy held as a duplicate elsewhere
     (the row goes from quarantine to raw, its file's manifest counts follow), so no event is
@@ -636,9 +729,11 @@ def _restore_orphaned_duplicates(con: duckdb.DuckDBPyConnection, load_id: str) -
             except
             select message_id from {RAW_SCHEMA}.app_events
         )
-        select q.source_file, q.row_number, q.raw_record
+        select q.source_file, q.row_number, q.raw_record, m.load_id
         from {RAW_SCHEMA}.quarantine_rows as q
         join orphaned on json_extract_string(q.raw_record, '$.messageId') = orphaned.message_id
+        join {RAW_SCHEMA}.ingest_manifest as m
+          on m.family = 'app' and m.source_file = q.source_file and m.status = 'loaded'
         where q.family = 'app' and q.rule = ?
         qualify row_number() over (
             partition by orphaned.message_id order by q.source_file, q.row_number) = 1
@@ -646,10 +741,10 @@ def _restore_orphaned_duplicates(con: duckdb.DuckDBPyConnection, load_id: str) -
         [RULE_DUPLICATE],
     ).fetchall()
     con.execute("drop table _replaced_ids")
-    by_file: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for source_file, row_number, line in orphans:
-        by_file[source_file].append((row_number, line))
-    for source_file, rows in by_file.items():
+    by_file: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+    for source_file, row_number, line, load_id in orphans:  # into the version they came with
+        by_file[(source_file, load_id)].append((row_number, line))
+    for (source_file, load_id), rows in by_file.items():
         lines = "\n".join(line for _, line in rows).encode()  # as received: no gzip around it
         parsed = parse_segment_ndjson(lines, source_file.removesuffix(".gz"))
         frame = parsed.rows.assign(row_number=[n for n, _ in rows])
