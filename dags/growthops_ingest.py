@@ -61,7 +61,11 @@ def build_ingest_dag(family: str):
         max_active_runs=1,
         tags=["growthops", "ingest", family],
         doc_md=DOC.format(family=family, pool=DUCKDB_POOL),
-        default_args={"retries": 2, "retry_delay": pendulum.duration(seconds=30)},
+        default_args={
+            "retries": 2,
+            "retry_delay": pendulum.duration(seconds=30),
+            "execution_timeout": settings().task_timeout,
+        },
     )
     def ingest_dag():
         @task(task_id=f"ingest_{family}_files", outlets=[raw_asset], pool=DUCKDB_POOL)

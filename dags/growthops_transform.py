@@ -17,6 +17,7 @@ from airflow.sdk import (
 )
 
 from growthops.airflow_env import DUCKDB_POOL
+from growthops.config import settings
 
 RAW_ASSETS = [Asset(name=f"raw_{family}", uri=f"growthops://raw/{family}", group="raw")
               for family in ("channel", "app", "content")]  # fmt: skip
@@ -64,6 +65,7 @@ A failed gate's log and exception name the expectation, the table and sample row
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    default_args={"execution_timeout": settings().task_timeout},
     tags=["growthops", "transform", "dbt", "quality"],
     doc_md=DOC,
     params={
@@ -79,7 +81,6 @@ def transform():
     def build(stage: str) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from growthops.config import settings
         from growthops.transform import StageFailedError, build_stage, model_row_counts
 
         cfg = settings()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -59,6 +60,12 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
         "The same for a device time this far after its receivedAt (no event lands in the future).",
     ),
     (
+        "GROWTHOPS_TASK_TIMEOUT_MINUTES",
+        "180",
+        "Execution timeout of every ingest and transform task: a task stuck on anything fails "
+        "(and frees the DuckDB writer slot) instead of holding it forever.",
+    ),
+    (
         "GROWTHOPS_LOCK_RETRY_SECONDS",
         "60",
         "How long a writer waits for the DuckDB file lock before failing.",
@@ -88,9 +95,14 @@ class Settings:
     max_restatement_drop: float = 0.5
     device_time_max_age_hours: float = 168.0
     device_time_max_ahead_minutes: float = 60.0
+    task_timeout_minutes: float = 180.0
     lock_retry_seconds: float = 60.0
     duckdb_memory_limit: str = "50%"
     failpoint: str = ""
+
+    @property
+    def task_timeout(self) -> timedelta:
+        return timedelta(minutes=self.task_timeout_minutes)
 
     @property
     def landing_dir(self) -> Path:
@@ -161,6 +173,7 @@ class Settings:
             device_time_max_ahead_minutes=_float(
                 "GROWTHOPS_DEVICE_TIME_MAX_AHEAD_MINUTES", "60", 0.0, 60.0 * 24 * 365
             ),
+            task_timeout_minutes=_float("GROWTHOPS_TASK_TIMEOUT_MINUTES", "180", 1.0, 7 * 1440.0),
             lock_retry_seconds=_float("GROWTHOPS_LOCK_RETRY_SECONDS", "60", 0.0, 86400.0),
             duckdb_memory_limit=_memory_limit("GROWTHOPS_DUCKDB_MEMORY_LIMIT", "50%"),
             failpoint=_env("GROWTHOPS_FAILPOINT", ""),
@@ -176,6 +189,7 @@ class Settings:
             self.max_restatement_drop,
             self.device_time_max_age_hours,
             self.device_time_max_ahead_minutes,
+            self.task_timeout_minutes,
             self.lock_retry_seconds,
             self.duckdb_memory_limit,
             self.failpoint,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,15 +27,60 @@ def is_complete(path: Path) -> bool:
 
 
 def iter_complete_files(folder: Path) -> Iterator[Path]:
-    """Complete files below `folder`, in name order (hidden folders are skipped too)."""
+    """Complete entries below `folder`, in name order (hidden folders are skipped too): regular
+    files, and also links and special files, so that the ingest can refuse them with a
+    reason instead of leaving them unexplained. Links to folders are listed, never entered."""
     if not folder.is_dir():
         return
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(INCOMPLETE_PREFIXES))
-        for name in sorted(files):
+    for root, dirs, files in os.walk(folder):  # followlinks=False: a linked folder is not walked
+        linked = [d for d in dirs if (Path(root) / d).is_symlink()]
+        dirs[:] = sorted(
+            d for d in dirs if not d.startswith(INCOMPLETE_PREFIXES) and d not in linked
+        )
+        for name in sorted([*files, *linked]):
             path = Path(root) / name
             if is_complete(path):
                 yield path
+
+
+_KINDS = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def not_a_regular_file(path: Path) -> str | None:
+    """What `path` is when it is not a regular file (from lstat: a link is never followed),
+    or None for a regular file."""
+    mode = os.lstat(path).st_mode
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
+
+
+def read_regular_file(path: Path) -> bytes:
+    """The bytes of `path`, refusing anything but a regular file even if it was swapped for a
+    link or a FIFO since it was listed (O_NOFOLLOW, and O_NONBLOCK so a FIFO cannot hang)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read()
+    finally:
+        os.close(fd)
+
+
+def write_private(path: Path, text: str) -> None:
+    """A reason or note about a delivery: readable by the pipeline's owner and group only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    path.chmod(0o640)  # also when it existed with wider permissions
 
 
 def pending_files(landing_dir: Path, family: str) -> list[Path]:
@@ -63,12 +109,20 @@ def missing_inbox_message(folder: Path) -> str | None:
     )
 
 
-def move_out(path: Path, dest_dir: Path, relative: Path) -> Path:
-    """Move a handled file out of landing/ (rename when on the same file system)."""
+def move_out(path: Path, dest_dir: Path, relative: Path, private: bool = False) -> Path:
+    """Move a handled entry out of landing/ (rename when on the same file system). A link or
+    special file is only ever renamed (copying one would read it): across file systems it is
+    removed instead, which touches nothing it points to. `private`: quarantined data, made
+    readable by the owner and group only."""
     dest = dest_dir / relative
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         path.replace(dest)
     except OSError:
+        if not_a_regular_file(path):
+            path.unlink()
+            return dest
         shutil.move(str(path), dest)
+    if private and not_a_regular_file(dest) is None:
+        dest.chmod(0o640)
     return dest

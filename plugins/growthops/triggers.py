@@ -26,7 +26,7 @@ def snapshot(folder: Path) -> frozenset[tuple[str, int, int]]:
     found = set()
     for path in iter_complete_files(folder):
         try:
-            st = path.stat()
+            st = path.lstat()  # a link is never followed, not even to look at it
         except FileNotFoundError:  # taken by an ingest run between listing and stat
             continue
         found.add((path.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns))

@@ -208,7 +208,8 @@ def _csv_records(
     missing = [c for c in required if c not in header]
     if missing:
         raise FileRejectedError(
-            f"{source}: columns {missing} are missing from the header {header[:8]}… — "
+            f"{source}: columns {missing} are missing from the header "
+            f"{[_short(h, 24) for h in header[:8]]}… — "
             f"this is not a {what} as exported (wrong report, wrong encoding, or an edited "
             f"header). Re-export the standard report and deliver it again."
         )
@@ -336,7 +337,8 @@ def parse_meta_ads(data: bytes, source: str) -> Parsed:
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
         raise FileRejectedError(
             f'{source}: expected a Meta Insights API response {{"data": [...]}}; got '
-            f"{type(doc).__name__} with keys {list(doc)[:5] if isinstance(doc, dict) else '-'}."
+            f"{type(doc).__name__} with keys "
+            f"{[_short(k, 24) for k in list(doc)[:5]] if isinstance(doc, dict) else '-'}."
         )
     rows, rejects = [], []
     for n, r in enumerate(doc["data"], start=1):

@@ -186,7 +186,7 @@ def _ingest_pending(
         seen: dict[str, str] = {}
         for path in pending:
             work = _read(path, cfg, family)
-            if _is_duplicate(con, work, seen, report, cfg):
+            if work.reject_reason is None and _is_duplicate(con, work, seen, report, cfg):
                 continue
             seen[work.sha256] = work.source_file
             _parse(work, family)
@@ -220,15 +220,31 @@ def _next_load_id(con: duckdb.DuckDBPyConnection, family: str, now: datetime) ->
 
 
 def _read(path: Path, cfg: Settings, family: str) -> _Work:
-    data = path.read_bytes()
+    """The file's bytes and hash; an entry that is not a regular file, or that cannot be read,
+    becomes a rejection naming what it is, and nothing of it is read."""
     relative = PurePosixPath(path.relative_to(cfg.landing_dir / family).as_posix())
-    return _Work(
-        path=path,
-        source_file=f"{family}/{relative}",
-        relative=relative,
-        data=data,
-        sha256=hashlib.sha256(data).hexdigest(),
-    )
+    source_file = f"{family}/{relative}"
+    try:
+        kind = landing.not_a_regular_file(path)
+        problem = (
+            f"is {kind}: only regular files inside the data root are read, links are never "
+            f"followed. Deliver the file itself (write, then rename)"
+            if kind
+            else None
+        )
+        data = b"" if kind else landing.read_regular_file(path)
+    except PermissionError:
+        data, problem = b"", "cannot be read by the pipeline's user (permission denied): " \
+            "make it readable (e.g. chmod 644) and deliver it again"  # fmt: skip
+    except OSError as exc:
+        data, problem = b"", f"could not be read ({exc.strerror or exc}): deliver it again"
+    if problem:
+        # no content to hash: a key of its own, so the same name delivered properly later loads
+        key = hashlib.sha256(f"{problem}\0{source_file}\0{uuid.uuid4()}".encode()).hexdigest()
+        return _Work(
+            path, source_file, relative, b"", key, reject_reason=f"{source_file} {problem}"
+        )
+    return _Work(path, source_file, relative, data, hashlib.sha256(data).hexdigest())
 
 
 def _is_duplicate(
@@ -268,6 +284,8 @@ def _is_duplicate(
 
 
 def _parse(work: _Work, family: str) -> None:
+    if work.reject_reason is not None:  # refused unread (_read)
+        return
     if not work.data:
         work.reject_reason = (
             f"{work.source_file} is empty (0 bytes): the export produced nothing or the copy "
@@ -897,7 +915,7 @@ def _reject_file(
         _write_manifest(con, w, family, report.load_id, status, rows_in, 0, rows_in, reason, now)
         _log_delivery(con, report, w, status, reason)
     dest = landing.move_out(
-        w.path, cfg.quarantine_dir / family / report.load_id, Path(str(w.relative))
+        w.path, cfg.quarantine_dir / family / report.load_id, Path(str(w.relative)), private=True
     )
     if status == "held":
         what_next = (
@@ -912,13 +930,13 @@ def _reject_file(
             f"again under the same name ({w.relative.name}). It loads like a new file; an "
             f"identical copy of this rejected one is ignored."
         )
-    dest.with_name(dest.name + ".reason.txt").write_text(
+    landing.write_private(
+        dest.with_name(dest.name + ".reason.txt"),
         f"file:      {w.source_file}\n"
         f"sha256:    {w.sha256}\n"
         f"load:      {report.load_id} at {now:%Y-%m-%d %H:%M:%S} UTC\n"
         f"reason:    {reason}\n"
         f"what next: {what_next}\n",
-        encoding="utf-8",
     )
     report.files.append(
         FileOutcome(w.source_file, w.sha256, status, rows_in, 0, rows_in, reason, str(dest))
