@@ -428,7 +428,7 @@ def _copy_marts(
     published_at: datetime,
     families: dict[str, dict[str, int]],
 ) -> None:
-    con.execute(f"attach '{cfg.pipeline_db}' as pipeline (read_only)")
+    con.execute("attach ? as pipeline (read_only)", [str(cfg.pipeline_db)])  # any path, quoted
     tables = [r[0] for r in con.execute(
         "select table_name from duckdb_tables() where database_name = 'pipeline' "
         "and schema_name = 'marts' order by 1").fetchall()]  # fmt: skip

@@ -163,7 +163,8 @@ def _expected_spend(root: Path) -> dict[tuple[str, str, str], tuple[str, Decimal
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, duckdb.DuckDBPyConnection]:
-    cfg = settings_for(tmp_path_factory.mktemp("shapes") / "data")
+    # an apostrophe in the data root: every SQL carrying a path uses parameters
+    cfg = settings_for(tmp_path_factory.mktemp("shapes") / "o'brien data")
     make_inboxes(cfg.landing_dir)
     _deliver(cfg.data_root)
     expected = _expected_spend(cfg.data_root)  # before the files leave landing/

@@ -70,8 +70,8 @@ def compare_databases(serving: Path, other_pipeline_db: Path) -> dict[str, dict[
     """Every mart of a serving file against the same mart in another pipeline file."""
     con = duckdb.connect()
     try:
-        con.execute(f"attach '{serving}' as pipeline_marts (read_only)")
-        con.execute(f"attach '{other_pipeline_db}' as other (read_only)")
+        con.execute("attach ? as pipeline_marts (read_only)", [str(serving)])
+        con.execute("attach ? as other (read_only)", [str(other_pipeline_db)])
         tables = [r[0] for r in con.execute(
             "select table_name from duckdb_tables() where database_name = 'pipeline_marts' "
             "and starts_with(table_name, 'mart_') order by 1").fetchall()]  # fmt: skip
@@ -84,13 +84,15 @@ def compare_parquet(serving: Path, folder: Path, marts: list[str]) -> dict[str, 
     """Marts computed elsewhere (folder/<mart>.parquet) against the serving file's."""
     con = duckdb.connect()
     try:
-        con.execute(f"attach '{serving}' as pipeline_marts (read_only)")
-        return {
-            m: _diff(
-                con, f"pipeline_marts.main.{m}", f"read_parquet('{folder / (m + '.parquet')}')"
+        con.execute("attach ? as pipeline_marts (read_only)", [str(serving)])
+        results = {}
+        for m in marts:  # paths as parameters: a folder may hold any character
+            con.execute(
+                f"create or replace temp table other_{m} as select * from read_parquet(?)",
+                [str(folder / f"{m}.parquet")],
             )
-            for m in marts
-        }
+            results[m] = _diff(con, f"pipeline_marts.main.{m}", f"other_{m}")
+        return results
     finally:
         con.close()
 

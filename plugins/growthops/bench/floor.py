@@ -135,7 +135,8 @@ def run_floor(
         con.execute("create schema if not exists reference")
         con.execute(
             "create or replace table reference.channel_mapping as "
-            f"select * from read_csv('{seed}', all_varchar = true)"
+            "select * from read_csv(?, all_varchar = true)",
+            [str(seed)],
         )
         for model in models:
             kind = "view" if model.materialized == "view" else "table"
@@ -174,8 +175,6 @@ def _load_app_events(
                 batch.remove(bad)
         if batch:
             offset = _parse_batch(con, offset, first=offset == 0, cfg=cfg)
-    events = ", ".join(f"'{e}'" for e in sorted(tracking_plan.TRACK_EVENTS))
-    types = ", ".join(f"'{t}'" for t in sorted(tracking_plan.MESSAGE_TYPES))
     files_table = [
         (i, f"app/{Path(p).relative_to(world_root / 'app').as_posix()}") for p, i in index.items()
     ]
@@ -191,8 +190,8 @@ def _load_app_events(
                 -- expectations/raw_app_events.json, blocking rules (GX skips NULLs in sets)
                 not p.ok
                     or p.message_id is null
-                    or (p.type is not null and p.type not in ({types}))
-                    or (p.event is not null and p.event not in ({events}))
+                    or (p.type is not null and not list_contains($types, p.type))
+                    or (p.event is not null and not list_contains($events, p.event))
                     or p.received_at is null
                     or p.event_at is null
                     or p.anonymous_id is null
@@ -222,7 +221,11 @@ def _load_app_events(
         join app_files f using (file_index)
         where not c.is_bad
         qualify row_number() over (partition by c.message_id order by c.row_number) = 1
-        """
+        """,
+        {
+            "types": sorted(tracking_plan.MESSAGE_TYPES),
+            "events": sorted(tracking_plan.TRACK_EVENTS),
+        },
     )
     con.execute("drop table parsed")
     return skipped
