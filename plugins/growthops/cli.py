@@ -203,16 +203,32 @@ def cmd_init_airflow(_: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    """Run SQL against the published marts (read-only)."""
+    """Query the published marts, and the pipeline's tables as pipeline.<schema>.<table>, with
+    nothing writable and no file reachable; errors in one line."""
     import duckdb
+
+    from growthops import warehouse
 
     cfg = settings()
     if not cfg.serving_db.exists():
         print(f"no published marts yet at {cfg.serving_db}: run `make run` first", file=sys.stderr)
         return 1
-    con = duckdb.connect(str(cfg.serving_db), read_only=True)
     try:
+        con, note = warehouse.analyst_connection(cfg)
+    except (duckdb.Error, warehouse.WarehouseLockedError) as exc:
+        print(f"growthops sql: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    try:
+        if note:
+            print(f"note: {note}", file=sys.stderr)
+        refused = warehouse.refused_statement(con, args.query)
+        if refused:
+            print(f"growthops sql: {refused}", file=sys.stderr)
+            return 1
         con.sql(args.query).show(max_rows=args.max_rows)
+    except duckdb.Error as exc:
+        print(f"growthops sql: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
     finally:
         con.close()
     return 0
@@ -300,7 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init-airflow", help="create/migrate Airflow's metadata DB and the pool")
     init.set_defaults(func=cmd_init_airflow)
 
-    sql = sub.add_parser("sql", help="query the published marts (read-only)")
+    sql = sub.add_parser(
+        "sql",
+        help="query the published marts and (as pipeline.raw.*, pipeline.ops.*) the pipeline's "
+        "tables, read-only",
+    )
     sql.add_argument("query")
     sql.add_argument("--max-rows", type=int, default=40)
     sql.set_defaults(func=cmd_sql)

@@ -92,3 +92,36 @@ def pipeline_writer(cfg: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+# What `growthops sql` runs: queries (select, with, from, describe, show, summarize) and
+# explain. Anything else (copy, attach, export, install, set, create, ...) is refused.
+ANALYST_STATEMENTS = ("SELECT", "EXPLAIN")
+
+
+def analyst_connection(cfg: Settings) -> tuple[duckdb.DuckDBPyConnection, str | None]:
+    """The published marts read-only, with the pipeline's raw, quarantine and run tables
+    attached read-only as `pipeline` (None, or why not), then every file system access
+    switched off and the configuration locked: nothing can be written or read elsewhere."""
+    con = connect(cfg.serving_db, read_only=True, wait_seconds=cfg.lock_retry_seconds)
+    note = None
+    if cfg.pipeline_db.exists():
+        try:
+            con.execute("attach ? as pipeline (read_only)", [str(cfg.pipeline_db)])
+        except duckdb.Error as exc:  # a pipeline task is writing it right now
+            note = f"pipeline.* is not available right now ({str(exc).splitlines()[0]})"
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+    return con, note
+
+
+def refused_statement(con: duckdb.DuckDBPyConnection, sql: str) -> str | None:
+    """Why `sql` is not run by `growthops sql`, or None when every statement is a query."""
+    for statement in con.extract_statements(sql):
+        kind = str(statement.type).rsplit(".", 1)[-1]
+        if kind not in ANALYST_STATEMENTS:
+            return (
+                f"{kind} statements are refused: growthops sql is read-only (queries and "
+                f"explain only)"
+            )
+    return None

@@ -75,3 +75,32 @@ def test_airflow_commands_run_with_growthops_settings_and_an_explicit_value_wins
     assert value("core", "dags_folder") == str(Path(__file__).resolve().parents[2] / "dags")
     assert value("core", "load_examples") == "False"
     assert value("core", "executor", AIRFLOW__CORE__EXECUTOR="CeleryExecutor") == "CeleryExecutor"
+
+
+def test_sql_reads_marts_and_pipeline_tables_and_writes_nothing(clean_run, tmp_path: Path) -> None:
+    import hashlib
+
+    root = copy_data_root(clean_run.root, tmp_path / "data")
+    pipeline = root / "warehouse" / "pipeline.duckdb"
+    before = hashlib.sha256(pipeline.read_bytes()).hexdigest()
+    ok = _run(["sql", "select count(*) as held from pipeline.raw.quarantine_rows"], root)
+    assert ok.returncode == 0, ok.stderr
+    assert "held" in ok.stdout
+    for table in ("pipeline.raw.ingest_manifest", "pipeline.ops.pipeline_runs", "mart_spend_daily"):
+        assert _run(["sql", f"select count(*) from {table}"], root).returncode == 0, table
+    refused = {
+        f"copy (select 1) to '{pipeline}'": "COPY statements are refused",
+        f"attach '{pipeline}' as rw": "ATTACH statements are refused",
+        "select * from read_csv('/etc/passwd')": "file system operations are disabled",
+        "create table mart_x as select 1": "CREATE statements are refused",
+        "selec 1": "syntax error",
+    }
+    for query, words in refused.items():
+        result = _run(["sql", query], root)
+        assert result.returncode == 1, query
+        assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1, (
+            query,
+            result.stderr,
+        )
+        assert "Traceback" not in result.stderr
+    assert hashlib.sha256(pipeline.read_bytes()).hexdigest() == before
