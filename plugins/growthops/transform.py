@@ -98,10 +98,10 @@ def build_stage(stage: str, cfg: Settings | None = None, full_refresh: bool = Fa
     if stage == "staging":
         # before the first file ever lands, raw is empty rather than missing: dbt builds
         # empty marts instead of failing on absent sources
-        from growthops.ingest.schema import all_ddl
+        from growthops.ingest.schema import ensure_raw_schema
 
         with warehouse.pipeline_writer(cfg) as con:
-            con.execute(all_ddl())
+            ensure_raw_schema(con)
             con.execute(WAREHOUSE_SETTINGS_DDL)
             changed = None if full_refresh else _reporting_settings_changed(con, cfg)
         if changed:

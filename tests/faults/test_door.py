@@ -128,3 +128,76 @@ def test_every_ingest_and_transform_task_has_the_timeout_setting(
     assert {t.task_id: t.execution_timeout for t in tasks} == {
         t.task_id: timedelta(minutes=7) for t in tasks
     }
+
+
+BAIDU = (
+    "日期,账户,推广计划ID,推广计划,推广单元ID,推广单元,关键词ID,关键词,匹配模式,展现,点击,消费\n"
+    "2026-06-01,bd,1,计划,2,单元,3,习惯,精确匹配,100,7,18.31\n"
+)
+
+
+def test_every_fix_a_rejection_prints_works_as_printed(tmp_path: Path) -> None:
+    cfg = settings_for(tmp_path / "data")
+    google = cfg.landing_dir / "channel" / "google_ads"
+    google.mkdir(parents=True)
+    (cfg.landing_dir / "app").mkdir()
+    (cfg.landing_dir / "channel" / "fx_rates").mkdir()
+    (cfg.landing_dir / "channel" / "fx_rates" / "fx.csv").write_text(
+        "date,currency,usd_per_unit\n2026-06-01,CNY,0.14\n"
+    )
+    # a Baidu export (GB18030) dropped into the Google folder
+    (google / "report.csv").write_bytes(BAIDU.encode("gb18030"))
+    fx, wrong = ingest("channel", cfg).files
+    assert fx.outcome == "loaded" and wrong.outcome == "rejected" and "move GBK files to baidu_sem/" in wrong.detail
+    # the same bytes in the same folder again: nothing new, said so
+    (google / "report.csv").write_bytes(BAIDU.encode("gb18030"))
+    [same] = ingest("channel", cfg).files
+    assert same.outcome == "duplicate" and "fix the file before delivering it again" in same.detail
+    # the fix as printed: the same bytes moved to baidu_sem/ load
+    baidu = cfg.landing_dir / "channel" / "baidu_sem"
+    baidu.mkdir()
+    (baidu / "report.csv").write_bytes(BAIDU.encode("gb18030"))
+    [moved] = ingest("channel", cfg).files
+    assert (moved.outcome, moved.rows_loaded) == ("loaded", 1)
+
+    # plain NDJSON named .gz: told what it is, and the printed fix (rename) loads it
+    line = _event("m-plain") + "\n"
+    (cfg.landing_dir / "app" / "h.ndjson.gz").write_text(line)
+    [plain] = ingest("app", cfg).files
+    assert plain.outcome == "rejected"
+    assert "is named .gz but is not gzip data" in plain.detail and "cut off" not in plain.detail
+    (cfg.landing_dir / "app" / "h.ndjson").write_text(line)
+    [renamed] = ingest("app", cfg).files
+    assert (renamed.outcome, renamed.rows_loaded) == ("loaded", 1)
+
+
+def test_a_manifest_keyed_by_content_alone_is_migrated(tmp_path: Path) -> None:
+    import duckdb
+
+    from growthops.ingest.schema import ensure_raw_schema
+
+    db = tmp_path / "pipeline.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("create schema raw")
+    con.execute(  # the manifest as warehouses before readers have it
+        "create table raw.ingest_manifest (file_sha256 varchar primary key, family varchar not "
+        "null, source_file varchar not null, file_bytes bigint not null, load_id varchar not "
+        "null, status varchar not null, rows_in bigint not null, rows_loaded bigint not null, "
+        "rows_quarantined bigint not null, reason varchar, loaded_at timestamp not null)"
+    )
+    con.execute(
+        "insert into raw.ingest_manifest values "
+        "('abc', 'app', 'app/a.ndjson', 10, 'app_1', 'loaded', 2, 2, 0, null, now())"
+    )
+    ensure_raw_schema(con)
+    ensure_raw_schema(con)  # idempotent
+    assert con.execute("select file_sha256, reader, rows_loaded from raw.ingest_manifest").fetchall() == [
+        ("abc", "", 2)
+    ]  # fmt: skip
+    con.execute(  # the same bytes read another way now have a row of their own
+        "insert into raw.ingest_manifest by name select 'abc' as file_sha256, 'app:gzip' as reader,"
+        " 'app' as family, 'app/b.ndjson.gz' as source_file, 1 as file_bytes, 'app_2' as load_id,"
+        " 'loaded' as status, 0 as rows_in, 0 as rows_loaded, 0 as rows_quarantined,"
+        " now() as loaded_at"
+    )
+    con.close()

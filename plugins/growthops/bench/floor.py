@@ -28,7 +28,7 @@ from growthops.config import Settings
 from growthops.dbt import dbt_paths, run_dbt
 from growthops.ingest.adapters import _APP_SQL, app_sql_parameters
 from growthops.ingest.loader import MIN_ROWS_FOR_SHARE
-from growthops.ingest.schema import all_ddl
+from growthops.ingest.schema import ensure_raw_schema
 
 APP_SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
 FLOOR_MEMORY_LIMIT = "12GB"  # of 24 GB: the rest is Python, the OS and the page cache
@@ -125,7 +125,7 @@ def run_floor(
         # bounded, so big intermediate results spill to disk instead of the process being killed
         con.execute(f"set memory_limit = '{FLOOR_MEMORY_LIMIT}'")
         con.execute("set TimeZone = 'UTC'")  # as the loader's parser: zone-less values are UTC
-        con.execute(all_ddl())
+        ensure_raw_schema(con)
         timings.app_files_skipped = _load_app_events(con, world_root, app, cfg)
         timings.app_rows_loaded = con.execute("select count(*) from raw.app_events").fetchone()[0]
         timings.seconds["app_events_sql"] = time.perf_counter() - started

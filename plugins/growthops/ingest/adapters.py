@@ -678,6 +678,12 @@ def parse_segment_ndjson(data: bytes, source: str) -> Parsed:
     import pyarrow as pa
 
     if source.endswith(".gz"):
+        if not data.startswith(b"\x1f\x8b"):
+            raise FileRejectedError(
+                f"{source} is named .gz but is not gzip data (it starts with "
+                f"{data[:8]!r}): rename it to .ndjson if it is plain NDJSON, or gzip it, and "
+                f"deliver it again."
+            )
         try:
             data = gzip.decompress(data)
         except (EOFError, OSError, zlib.error) as exc:
@@ -730,6 +736,15 @@ ADAPTERS: dict[str, dict[str, Adapter]] = {
     },
     "content": {"items": parse_content_items, "stats": parse_content_stats},
 }
+
+
+def reader_of(family: str, relative: PurePosixPath) -> str:
+    """How a file at landing/<family>/<relative> is read: its adapter's folder, or for app
+    files gzip or plain text. With the bytes, it decides a file's outcome: the exactly-once
+    key (a file moved to its right folder, or renamed, is read again)."""
+    if family == "app":
+        return "app:gzip" if relative.name.endswith(".gz") else "app:text"
+    return f"{family}:{relative.parts[0] if len(relative.parts) > 1 else ''}"
 
 
 def adapter_for(family: str, relative: PurePosixPath) -> Adapter:

@@ -2,8 +2,10 @@
 
 For each complete file in landing/<family>/ (in name order):
 
-1. sha256 of its bytes. A hash already in raw.ingest_manifest is an identical
-   re-delivery: nothing changes, the delivery is logged, the file is archived.
+1. sha256 of its bytes. The same hash read the same way (reader: the adapter's folder,
+   gzip or not) already in raw.ingest_manifest is an identical re-delivery: nothing
+   changes, the delivery is logged, the file is archived. Links and special files are
+   refused unread.
 2. The adapter reads it (adapters.py). An unreadable file is rejected whole.
 3. The raw gate (expectations/raw_<table>.json) checks every row; app events are also
    de-duplicated by messageId (within the run and against raw.app_events).
@@ -51,8 +53,9 @@ from growthops.ingest.adapters import (
     Parsed,
     adapter_for,
     parse_segment_ndjson,
+    reader_of,
 )
-from growthops.ingest.schema import RAW_SCHEMA, TABLE_COLUMNS, all_ddl
+from growthops.ingest.schema import RAW_SCHEMA, TABLE_COLUMNS, ensure_raw_schema
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +140,7 @@ class _Work:
     data: bytes
     sha256: str
     parsed: Parsed | None = None
+    reader: str = ""  # how its bytes are read (adapters.reader_of): part of the exactly-once key
     reject_reason: str | None = None
     bad: dict[int, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
     duplicates: dict[int, str] = field(default_factory=dict)
@@ -175,7 +179,7 @@ def _ingest_pending(
     pending: list[Path], family: str, report: IngestReport, cfg: Settings, now: datetime
 ) -> None:
     with warehouse.pipeline_writer(cfg) as con:
-        con.execute(all_ddl())
+        ensure_raw_schema(con)
         report.load_id = _next_load_id(con, family, now)
         # every file commits on its own; checkpointing the WAL into the file after every few
         # commits (DuckDB's default, 16 MB) measured half the medium world's ingest time.
@@ -183,12 +187,12 @@ def _ingest_pending(
         con.execute(f"set checkpoint_threshold = '{INGEST_CHECKPOINT_THRESHOLD}'")
         chunk: list[_Work] = []
         chunk_rows = 0
-        seen: dict[str, str] = {}
+        seen: dict[tuple[str, str], str] = {}
         for path in pending:
             work = _read(path, cfg, family)
             if work.reject_reason is None and _is_duplicate(con, work, seen, report, cfg):
                 continue
-            seen[work.sha256] = work.source_file
+            seen[(work.sha256, work.reader)] = work.source_file
             _parse(work, family)
             chunk.append(work)
             chunk_rows += work.parsed.rows_in if work.parsed else 0
@@ -238,36 +242,38 @@ def _read(path: Path, cfg: Settings, family: str) -> _Work:
             "make it readable (e.g. chmod 644) and deliver it again"  # fmt: skip
     except OSError as exc:
         data, problem = b"", f"could not be read ({exc.strerror or exc}): deliver it again"
+    reader = reader_of(family, relative)
     if problem:
         # no content to hash: a key of its own, so the same name delivered properly later loads
         key = hashlib.sha256(f"{problem}\0{source_file}\0{uuid.uuid4()}".encode()).hexdigest()
-        return _Work(
-            path, source_file, relative, b"", key, reject_reason=f"{source_file} {problem}"
-        )
-    return _Work(path, source_file, relative, data, hashlib.sha256(data).hexdigest())
+        return _Work(path, source_file, relative, b"", key, reject_reason=f"{source_file} {problem}",
+                     reader=reader)  # fmt: skip
+    return _Work(path, source_file, relative, data, hashlib.sha256(data).hexdigest(), reader=reader)
 
 
 def _is_duplicate(
     con: duckdb.DuckDBPyConnection,
     work: _Work,
-    seen_this_run: dict[str, str],
+    seen_this_run: dict[tuple[str, str], str],
     report: IngestReport,
     cfg: Settings,
 ) -> bool:
-    """An identical file was processed before: log the delivery, move the file, change nothing."""
+    """The same bytes were read the same way before: log the delivery, move the file, change
+    nothing. The same bytes in another folder (another adapter) are read anew: the fix a
+    reason prints ("move GBK files to baidu_sem/") must work."""
     # A 'replaced' version is not current: delivering it again (A -> B -> A) restores it. A
     # held restatement delivered again after `growthops accept-restatement` is applied.
     row = con.execute(
         f"select status, source_file, load_id from {RAW_SCHEMA}.ingest_manifest "
-        "where file_sha256 = ? and status <> 'replaced' and not (status = 'held' and "
+        "where file_sha256 = ? and reader in (?, '') and status <> 'replaced' "
+        "and not (status = 'held' and "
         f"file_sha256 in (select file_sha256 from {RAW_SCHEMA}.accepted_restatements))",
-        [work.sha256],
+        [work.sha256, work.reader],
     ).fetchone()
-    if row is None and work.sha256 not in seen_this_run:
+    key = (work.sha256, work.reader)
+    if row is None and key not in seen_this_run:
         return False
-    status, original, load_id = (
-        row if row else ("processed", seen_this_run[work.sha256], report.load_id)
-    )
+    status, original, load_id = row if row else ("processed", seen_this_run[key], report.load_id)
     detail = f"identical to {original} ({status} in {load_id}); nothing changed"
     if status == "rejected":
         detail += " - fix the file before delivering it again"
@@ -860,13 +866,16 @@ def _write_manifest(
     # takes its row over (its history stays in ingest_deliveries)
     con.execute(
         f"delete from {RAW_SCHEMA}.ingest_manifest "
-        "where file_sha256 = ? and status in ('replaced', 'held')",
-        [w.sha256],
+        "where file_sha256 = ? and reader = ? and status in ('replaced', 'held')",
+        [w.sha256, w.reader],
     )
     con.execute(
-        f"insert into {RAW_SCHEMA}.ingest_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into {RAW_SCHEMA}.ingest_manifest (file_sha256, reader, family, source_file, "
+        "file_bytes, load_id, status, rows_in, rows_loaded, rows_quarantined, reason, loaded_at) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             w.sha256,
+            w.reader,
             family,
             w.source_file,
             len(w.data),
@@ -951,7 +960,7 @@ def accept_restatement(held_file: Path, cfg: Settings) -> str:
         raise ValueError(f"{held_file} is not a file")
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     with warehouse.pipeline_writer(cfg) as con:
-        con.execute(all_ddl())
+        ensure_raw_schema(con)
         row = con.execute(
             f"select family, source_file from {RAW_SCHEMA}.ingest_manifest "
             "where file_sha256 = ? and status = 'held'",

@@ -7,7 +7,7 @@ Every raw row carries `load_id`, `source_file` (path under landing/) and `row_nu
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 RAW_SCHEMA: Final = "raw"
 
@@ -110,9 +110,12 @@ FAMILY_TABLES: Final[dict[str, tuple[str, ...]]] = {
 
 BOOKKEEPING_DDL: Final = f"""
 create schema if not exists {RAW_SCHEMA};
--- One row per distinct file content (sha256) the pipeline processed: exactly-once key.
+-- One row per distinct file content (sha256) and reader the pipeline processed: the
+-- exactly-once key is what decides the outcome, the bytes and how they are read (the
+-- adapter's folder, gzip or not), so a file moved to its right folder is read again.
 create table if not exists {RAW_SCHEMA}.ingest_manifest (
-    file_sha256 varchar primary key,
+    file_sha256 varchar not null,
+    reader varchar not null,          -- e.g. channel:google_ads, app:gzip ('' = before readers)
     family varchar not null,
     source_file varchar not null,
     file_bytes bigint not null,
@@ -122,7 +125,8 @@ create table if not exists {RAW_SCHEMA}.ingest_manifest (
     rows_loaded bigint not null,
     rows_quarantined bigint not null,
     reason varchar,
-    loaded_at timestamp not null
+    loaded_at timestamp not null,
+    primary key (file_sha256, reader)
 );
 -- Every delivery, including identical re-deliveries (which change nothing).
 create table if not exists {RAW_SCHEMA}.ingest_deliveries (
@@ -167,3 +171,27 @@ def table_ddl(table: str) -> str:
 
 def all_ddl() -> str:
     return BOOKKEEPING_DDL + "\n".join(table_ddl(t) for t in TABLE_COLUMNS)
+
+
+def ensure_raw_schema(con: Any) -> None:
+    """Create the raw layer, or bring an older one up to date (in one transaction)."""
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    keyed_by_content_alone = con.execute(
+        "select 1 from duckdb_columns() where schema_name = ? and table_name = 'ingest_manifest' "
+        "and column_name = 'file_sha256' and not exists (select 1 from duckdb_columns() "
+        "where schema_name = ? and table_name = 'ingest_manifest' and column_name = 'reader')",
+        [RAW_SCHEMA, RAW_SCHEMA],
+    ).fetchone()
+    if keyed_by_content_alone:
+        # DuckDB cannot drop a primary key: the manifest is rebuilt with the (content, reader)
+        # key; rows from before readers get '' (they still make any reader's copy a duplicate)
+        con.execute("begin transaction")
+        con.execute(f"alter table {RAW_SCHEMA}.ingest_manifest rename to ingest_manifest_v1")
+        con.execute(BOOKKEEPING_DDL)
+        con.execute(
+            f"insert into {RAW_SCHEMA}.ingest_manifest by name "
+            f"select *, '' as reader from {RAW_SCHEMA}.ingest_manifest_v1"
+        )
+        con.execute(f"drop table {RAW_SCHEMA}.ingest_manifest_v1")
+        con.execute("commit")
+    con.execute(all_ddl())
