@@ -31,14 +31,17 @@ INVITE_SENT: Final = "Invite Sent"
 ORDER_COMPLETED: Final = "Order Completed"
 
 
-def _load_tracking_plan() -> frozenset[str]:
-    """The track events listed under vars.tracking_plan in dbt_project.yml: one list for the
-    ingest gate (Python) and the funnel/retention validation (dbt)."""
-    path = Path(__file__).resolve().parents[2] / "dbt_project" / "dbt_project.yml"
+def track_events(dbt_project_dir: Path) -> frozenset[str]:
+    """The track events listed under vars.tracking_plan in `dbt_project_dir`/dbt_project.yml
+    (Settings.dbt_project_dir, under GROWTHOPS_HOME): one list, read from the same file by
+    the ingest gate (Python) and the funnel/retention validation (dbt)."""
+    path = dbt_project_dir / "dbt_project.yml"
     return frozenset(yaml.safe_load(path.read_text(encoding="utf-8"))["vars"]["tracking_plan"])
 
 
-TRACK_EVENTS: Final = _load_tracking_plan()
+# The list of this checkout, for the demo simulator and tests (the pipeline reads the one
+# under GROWTHOPS_HOME through track_events).
+TRACK_EVENTS: Final = track_events(Path(__file__).resolve().parents[2] / "dbt_project")
 
 # screen / page names in the app and on the web landing pages.
 SCREENS: Final = ("Home", "Feed", "Content Detail", "Profile", "Search", "Settings")

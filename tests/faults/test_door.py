@@ -148,7 +148,11 @@ def test_every_fix_a_rejection_prints_works_as_printed(tmp_path: Path) -> None:
     # a Baidu export (GB18030) dropped into the Google folder
     (google / "report.csv").write_bytes(BAIDU.encode("gb18030"))
     fx, wrong = ingest("channel", cfg).files
-    assert fx.outcome == "loaded" and wrong.outcome == "rejected" and "move GBK files to baidu_sem/" in wrong.detail
+    assert (
+        fx.outcome == "loaded"
+        and wrong.outcome == "rejected"
+        and "move GBK files to baidu_sem/" in wrong.detail
+    )
     # the same bytes in the same folder again: nothing new, said so
     (google / "report.csv").write_bytes(BAIDU.encode("gb18030"))
     [same] = ingest("channel", cfg).files

@@ -257,3 +257,30 @@ def test_a_file_the_database_refuses_is_rejected_with_the_real_error_and_the_res
     assert "Could not convert string 'x' to INT64" in outcomes["app/a.ndjson"][1]
     assert "transaction is aborted" not in outcomes["app/a.ndjson"][1].lower()
     assert query(cfg.pipeline_db, "select message_id from raw.app_events") == [("m2",)]
+
+
+def test_the_gate_reads_the_tracking_plan_of_growthops_home(tmp_path: Path) -> None:
+    import shutil
+    from dataclasses import replace
+
+    import yaml
+
+    repo = settings_for(tmp_path).home
+    home = tmp_path / "home"  # a user's own copy of the configuration, with one more event
+    shutil.copytree(repo / "expectations", home / "expectations")
+    (home / "dbt_project").mkdir(parents=True)
+    project = yaml.safe_load((repo / "dbt_project" / "dbt_project.yml").read_text())
+    project["vars"]["tracking_plan"].append("Coupon Redeemed")
+    (home / "dbt_project" / "dbt_project.yml").write_text(yaml.safe_dump(project))
+    cfg = replace(settings_for(tmp_path / "data"), home=home)
+    inbox = cfg.landing_dir / "app"
+    inbox.mkdir(parents=True)
+    event = json.loads(_event("m-coupon"))
+    (inbox / "a.ndjson").write_text(json.dumps({**event, "event": "Coupon Redeemed"}) + "\n")
+    [loaded] = ingest("app", cfg).files
+    assert (loaded.outcome, loaded.rows_loaded, loaded.rows_quarantined) == ("loaded", 1, 0)
+    # and an event in neither list is held, the reason naming the file that holds the list
+    (inbox / "b.ndjson").write_text(json.dumps({**event, "event": "Nope", "messageId": "x"}) + "\n")
+    ingest("app", cfg)
+    [(reason,)] = query(cfg.pipeline_db, "select reason from raw.quarantine_rows")
+    assert "dbt_project/dbt_project.yml" in reason and "tracking_plan.py" not in reason

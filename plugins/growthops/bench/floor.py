@@ -224,7 +224,7 @@ def _load_app_events(
         """,
         {
             "types": sorted(tracking_plan.MESSAGE_TYPES),
-            "events": sorted(tracking_plan.TRACK_EVENTS),
+            "events": sorted(tracking_plan.track_events(cfg.dbt_project_dir)),
         },
     )
     con.execute("drop table parsed")

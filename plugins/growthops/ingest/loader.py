@@ -309,11 +309,12 @@ def _parse(work: _Work, family: str) -> None:
 # ------------------------------------------------------------------------ gate
 
 
-def _gate_parameters() -> dict[str, Any]:
+def _gate_parameters(cfg: Settings) -> dict[str, Any]:
     return {
         "platforms": sorted(ADAPTERS["channel"].keys() - {"fx_rates"}),
         "message_types": sorted(tracking_plan.MESSAGE_TYPES),
-        "track_events": sorted(tracking_plan.TRACK_EVENTS),
+        # the tracking plan dbt reads too: GROWTHOPS_HOME's dbt_project.yml
+        "track_events": sorted(tracking_plan.track_events(cfg.dbt_project_dir)),
     }
 
 
@@ -350,7 +351,7 @@ def _gate(
     for w in works:
         if w.parsed is not None:
             by_table[w.parsed.table].append(w)
-    params = _gate_parameters()
+    params = _gate_parameters(cfg)
     for table, members in by_table.items():
         frames, owners = [], []
         for i, w in enumerate(members):
