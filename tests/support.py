@@ -233,9 +233,14 @@ class Api:
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """wait_until for a live Airflow: API errors and a held DuckDB lock count as not yet."""
+    """wait_until for a live Airflow: API errors, a held DuckDB lock and a warehouse still
+    being created (the file there, its tables not yet) count as not yet."""
     return wait_until(
-        check, timeout, what, tolerate=(httpx.HTTPError, warehouse.WarehouseLockedError), poll=0.5
+        check,
+        timeout,
+        what,
+        tolerate=(httpx.HTTPError, warehouse.WarehouseLockedError, duckdb.CatalogException),
+        poll=0.5,
     )
 
 

@@ -81,6 +81,8 @@ def _manifest(cfg: Settings) -> dict[str, tuple[str, int]]:
                 "select source_file, status, rows_loaded from raw.ingest_manifest"
             ).fetchall()
         }
+    except duckdb.CatalogException:  # the file exists, its raw schema not yet: still starting
+        return {}
     finally:
         con.close()
 
