@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $@
 
 run: $(STAMP)
-	$(VENV)/bin/growthops run
+	$(VENV)/bin/growthops run --demo
 
 up: $(STAMP)
 	$(VENV)/bin/growthops up

@@ -8,10 +8,11 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from growthops.config import ConfigError, settings
+from growthops.config import ConfigError, Settings, settings
 from growthops.landing import make_inboxes
 
 
@@ -73,20 +74,55 @@ def cmd_config(_: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _one_run_per_data_root(cfg: Settings) -> Iterator[bool]:
+    """An exclusive lock on the data root for `run` / `rebuild`: yields False when another
+    one holds it (the caller says so in one line instead of racing it)."""
+    import fcntl
+
+    cfg.data_root.mkdir(parents=True, exist_ok=True)
+    with (cfg.data_root / ".growthops-run.lock").open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """The main job: demo data (generated once), then every DAG built so far, in-process."""
+    cfg = settings()
+    with _one_run_per_data_root(cfg) as mine:
+        if not mine:
+            print(f"growthops: another `growthops run` or `rebuild` is working on "
+                  f"{cfg.data_root}: wait for it to finish", file=sys.stderr)  # fmt: skip
+            return 1
+        return _run(args, cfg)
+
+
+def _run(args: argparse.Namespace, cfg: Settings) -> int:
+    """The main job: every DAG in-process on what landed. Demo data only when asked
+    (`--demo`: generated once into an empty data root; `--regenerate`: deleted and made
+    again); nothing in landing/ is ever deleted otherwise."""
     from growthops.landing import iter_complete_files
 
-    cfg = settings()
     if args.regenerate:
         for sub in ("landing", "archive", "quarantine", "warehouse", "demo_truth"):
             shutil.rmtree(cfg.data_root / sub, ignore_errors=True)
     has_files = any(iter_complete_files(cfg.landing_dir))
     if not has_files and not cfg.pipeline_db.exists():
-        args.clean = True
+        if not (args.demo or args.regenerate):
+            make_inboxes(cfg.landing_dir)
+            print(f"nothing in {cfg.landing_dir} yet: deliver files there, or run "
+                  f"`growthops run --demo` for the demo company")  # fmt: skip
+            return 0
+        args.clean = False  # an empty data root: nothing to empty (uploads in progress stay)
         cmd_demo_generate(args)
     elif not has_files:
-        print(f"nothing new in {cfg.landing_dir} (--regenerate starts the demo over)")
+        print(f"nothing new in {cfg.landing_dir} (`--demo --regenerate` starts the demo over)")
 
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")  # the summary says it all
     from growthops.runner import run_dags
@@ -235,11 +271,20 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(_: argparse.Namespace) -> int:
+    cfg = settings()
+    with _one_run_per_data_root(cfg) as mine:
+        if not mine:
+            print(f"growthops: another `growthops run` or `rebuild` is working on "
+                  f"{cfg.data_root}: wait for it to finish", file=sys.stderr)  # fmt: skip
+            return 1
+        return _rebuild(cfg)
+
+
+def _rebuild(cfg: Settings) -> int:
     """Rebuild every model from raw with the current settings and publish (after a change of
     GROWTHOPS_REPORTING_TZ or GROWTHOPS_REPORTING_CURRENCY)."""
     from growthops.runner import run_dags
 
-    cfg = settings()
     print(f"rebuilding every model from raw (full refresh) in {cfg.reporting_timezone}, "
           f"{cfg.reporting_currency} ...", flush=True)  # fmt: skip
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
@@ -286,7 +331,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the main job on the demo data")
     _add_world_args(run)
-    run.add_argument("--regenerate", action="store_true", help="regenerate the demo files")
+    run.add_argument(
+        "--demo", action="store_true", help="generate the demo company into an empty data root"
+    )
+    run.add_argument(
+        "--regenerate",
+        action="store_true",
+        help="delete the data root's landing/, archive/, quarantine/, warehouse/ and make the "
+        "demo again",
+    )
     run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo", help="the demo business simulator").add_subparsers(

@@ -41,9 +41,9 @@ def test_run_on_a_loaded_warehouse_finds_nothing_new(clean_run, tmp_path: Path) 
 
 @pytest.mark.extended  # two full demo runs (~2 min); `make run` does the same on every setup
 def test_run_generates_demo_data_once(tmp_path: Path) -> None:
-    first = _run(["run"], tmp_path)
+    first = _run(["run", "--demo"], tmp_path)
     assert first.returncode == 0, first.stderr
-    second = _run(["run"], tmp_path)
+    second = _run(["run", "--demo"], tmp_path)
     assert second.returncode == 0, second.stderr
     assert "nothing new" in second.stdout
 
@@ -104,3 +104,30 @@ def test_sql_reads_marts_and_pipeline_tables_and_writes_nothing(clean_run, tmp_p
         )
         assert "Traceback" not in result.stderr
     assert hashlib.sha256(pipeline.read_bytes()).hexdigest() == before
+
+
+def test_run_never_makes_demo_data_or_deletes_uploads_unless_asked(tmp_path: Path) -> None:
+    upload = tmp_path / "landing" / "app" / ".segment_2026-06-01T00.ndjson.gz.part"
+    upload.parent.mkdir(parents=True)
+    upload.write_bytes(b"half an upload")  # a producer still writing: not complete yet
+    result = _run(["run"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "growthops run --demo" in result.stdout
+    assert upload.read_bytes() == b"half an upload"
+    assert not (tmp_path / "demo_truth").exists()
+    assert {p.name for p in (tmp_path / "landing").iterdir()} == {"app", "channel", "content"}
+
+
+def test_a_second_run_on_the_same_data_root_says_so_in_one_line(tmp_path: Path) -> None:
+    import fcntl
+
+    tmp_path.mkdir(exist_ok=True)
+    with (tmp_path / ".growthops-run.lock").open("a") as held:  # a run in progress
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for command in (["run"], ["rebuild"]):
+            result = _run(command, tmp_path)
+            assert result.returncode == 1, command
+            assert result.stderr.strip().splitlines() == [
+                f"growthops: another `growthops run` or `rebuild` is working on {tmp_path}: "
+                "wait for it to finish"
+            ]
