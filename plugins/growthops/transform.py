@@ -354,11 +354,52 @@ def _gate_query(table: str, con: Any) -> str:
 # ------------------------------------------------------------------------ publish
 
 
+# What the last publish put in the serving file, recorded in the pipeline's own file: the
+# gates never open marts.duckdb, so an analyst holding it (even read-write) cannot block a
+# publish, which only renames a new file over it.
+PUBLICATIONS_DDL = """
+create schema if not exists ops;
+create table if not exists ops.publications (
+    run_id varchar primary key,
+    published_at timestamp not null,
+    tables json not null,           -- {mart: rows}
+    reporting_timezone varchar not null,
+    reporting_currency varchar not null
+);
+"""
+
+
+def _last_publication(cfg: Settings) -> tuple[dict[str, int], tuple[str, str] | None] | None:
+    """({mart: rows}, (zone, currency)) of the last publish from ops.publications; None when
+    there is none recorded (a warehouse from before the record, or never published)."""
+    if not cfg.pipeline_db.exists():
+        return None
+    con = warehouse.open_pipeline(cfg, read_only=True)
+    try:
+        if not con.execute(
+            "select 1 from duckdb_tables() where schema_name = 'ops' and table_name = 'publications'"
+        ).fetchone():
+            return None
+        row = con.execute(
+            "select tables, reporting_timezone, reporting_currency from ops.publications "
+            "order by published_at desc limit 1"
+        ).fetchone()
+    finally:
+        con.close()
+    if row is None:
+        return None
+    return json.loads(row[0]), (row[1], row[2])
+
+
 def published_counts(cfg: Settings) -> dict[str, int]:
-    """Rows per mart in the serving file (marts sit in its default schema)."""
+    """Rows per mart as last published."""
     if not cfg.serving_db.exists():
         return {}
-    con = warehouse.connect(cfg.serving_db, read_only=True, wait_seconds=10)
+    recorded = _last_publication(cfg)
+    if recorded is not None:
+        return recorded[0]
+    # published before the record existed: read the serving file itself, once
+    con = warehouse.connect(cfg.serving_db, read_only=True, wait_seconds=cfg.lock_retry_seconds)
     try:
         tables = con.execute(
             "select table_name from duckdb_tables() "
@@ -370,21 +411,12 @@ def published_counts(cfg: Settings) -> dict[str, int]:
 
 
 def published_settings(cfg: Settings) -> tuple[str, str] | None:
-    """(reporting zone, reporting currency) the serving file was published with; None when
-    there is none, or it predates the record."""
+    """(reporting zone, reporting currency) the marts were last published with; None when
+    unknown (never published, or before the record)."""
     if not cfg.serving_db.exists():
         return None
-    con = warehouse.connect(cfg.serving_db, read_only=True, wait_seconds=10)
-    try:
-        columns = {c for (c,) in con.execute(
-            "select column_name from duckdb_columns() where table_name = 'publication'"
-        ).fetchall()}  # fmt: skip
-        if "reporting_timezone" not in columns:
-            return None
-        row = con.execute("select reporting_timezone, reporting_currency from publication")
-        return tuple(row.fetchone())  # type: ignore[return-value]
-    finally:
-        con.close()
+    recorded = _last_publication(cfg)
+    return recorded[1] if recorded is not None else None
 
 
 def publish(run_id: str, cfg: Settings | None = None) -> dict[str, dict[str, int]]:
@@ -417,6 +449,14 @@ def publish(run_id: str, cfg: Settings | None = None) -> dict[str, dict[str, int
         os.fsync(fh.fileno())
     failpoint(PUBLISH_BEFORE_SWAP, cfg)
     tmp.replace(cfg.serving_db)  # atomic: readers see the old file or the new one, never a mix
+    with warehouse.pipeline_writer(cfg) as con:
+        con.execute(PUBLICATIONS_DDL)
+        con.execute(
+            "insert or replace into ops.publications values (?, ?, ?, ?, ?)",
+            [run_id, published_at, json.dumps({t: n for f in families.values()
+                                                for t, n in f.items()}),
+             cfg.reporting_timezone, cfg.reporting_currency],
+        )  # fmt: skip
     log.info("published %s to %s: %s", run_id, cfg.serving_db, families)
     return families
 

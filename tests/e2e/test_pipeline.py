@@ -126,6 +126,26 @@ def test_a_reader_keeps_a_consistent_view_during_a_publish(data_root: Path) -> N
     assert serving("select run_id from publication")[0][0] == result.run_id != before
 
 
+def test_an_analyst_holding_the_serving_file_read_write_does_not_block_publish(
+    data_root: Path,
+) -> None:
+    cfg = settings()
+    analyst = duckdb.connect(str(cfg.serving_db))  # read-write: DuckDB's exclusive lock
+    try:
+        before = analyst.execute("select run_id from publication").fetchone()[0]
+        [result] = run_dags(["transform"])  # gates and publish never open the serving file
+        assert result.state == "success", result.task_states
+        assert analyst.execute("select run_id from publication").fetchone()[0] == before
+    finally:
+        analyst.close()
+    assert serving("select run_id from publication")[0][0] == result.run_id != before
+    [(tables,)] = pipeline("select tables from ops.publications where run_id = ?", result.run_id)
+    assert (
+        json.loads(tables)["mart_spend_daily"]
+        == serving("select count(*) from mart_spend_daily")[0][0]
+    )
+
+
 @pytest.mark.faults  # also the fault suite's "a mart gate failing"
 def test_a_failed_mart_gate_leaves_the_serving_marts_unchanged(data_root: Path) -> None:
     cfg = settings()
