@@ -25,6 +25,8 @@ RUN uv pip install --system --no-cache --no-deps -e .
 COPY dags ./dags
 COPY dbt_project ./dbt_project
 COPY expectations ./expectations
+# init-airflow refuses the example secrets it lists
+COPY .env.example ./
 
 RUN useradd --create-home --uid 50000 airflow \
     && mkdir -p /data /opt/airflow/logs /opt/airflow/auth \

@@ -65,3 +65,48 @@ def prepare_metadata_db() -> None:
     Pool.create_or_update_pool(
         name=DUCKDB_POOL, slots=1, description=DUCKDB_POOL_DESCRIPTION, include_deferred=False
     )
+
+
+# The secrets a deployment sets (docker-compose.yml reads them from .env), and where each
+# lands in the Airflow environment. .env.example, the one public list of example values,
+# holds placeholders for them.
+DEPLOYMENT_SECRETS = {
+    "POSTGRES_PASSWORD": "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+    "AIRFLOW_FERNET_KEY": "AIRFLOW__CORE__FERNET_KEY",
+    "AIRFLOW_JWT_SECRET": "AIRFLOW__API_AUTH__JWT_SECRET",
+    "AIRFLOW_API_SECRET_KEY": "AIRFLOW__API__SECRET_KEY",
+}
+# Examples that were public in the repository before .env.example held placeholders.
+FORMER_EXAMPLES = ("ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=",)
+
+
+def example_secret_in_use(cfg: Settings, environ: dict[str, str] | None = None) -> str | None:
+    """One line naming the setting when a deployment secret still has .env.example's value
+    (or a former public example), or None. Anyone can read those: a Fernet key decrypts the
+    connections, a JWT secret mints an admin token."""
+    environ = dict(os.environ) if environ is None else environ
+    examples = {
+        value
+        for name, value in read_env_file(cfg.home / ".env.example").items()
+        if name in DEPLOYMENT_SECRETS and value
+    } | set(FORMER_EXAMPLES)
+    for name, airflow_name in DEPLOYMENT_SECRETS.items():
+        value = environ.get(airflow_name, "")
+        if any(example in value for example in examples):  # the password sits inside a URL
+            return (
+                f"{name} (→ {airflow_name}) still has the public example value of "
+                f".env.example: set a secret of your own in .env (.env.example says how)"
+            )
+    return None
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """NAME=value lines of a compose .env file (comments and blank lines skipped)."""
+    if not path.exists():
+        return {}
+    pairs = (
+        line.split("=", 1)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    )
+    return {k.strip(): v.strip() for k, v in pairs}

@@ -229,6 +229,9 @@ def cmd_init_airflow(_: argparse.Namespace) -> int:
     from growthops import airflow_env
 
     cfg = settings()
+    if example := airflow_env.example_secret_in_use(cfg):
+        print(f"growthops init-airflow: {example}", file=sys.stderr)
+        return 2
     make_inboxes(cfg.landing_dir)
     airflow_env.apply(cfg)
     airflow_env.prepare_metadata_db()

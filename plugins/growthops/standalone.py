@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -45,8 +46,15 @@ def start(
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     home = Path(env["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
-    if password is not None:  # standalone keeps an existing password file
-        (home / PASSWORD_FILE).write_text(json.dumps({"admin": password}))
+    # standalone keeps an existing password file: write it first, readable by its owner only
+    # (Airflow's own is created with the default umask: world-readable)
+    passwords = home / PASSWORD_FILE
+    if password is not None or not passwords.exists():
+        chosen = password if password is not None else secrets.token_urlsafe(12)
+        fd = os.open(passwords, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps({"admin": chosen}))
+    passwords.chmod(0o600)
     # the one-slot DuckDB pool must exist before the scheduler queues ingest tasks
     subprocess.run(
         [str(Path(sys.executable).parent / "growthops"), "init-airflow"],

@@ -48,12 +48,6 @@ def compose_config(env_file: Path = ENV_EXAMPLE) -> dict[str, Any]:
     return yaml.safe_load(result.stdout)
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    lines = (line.strip() for line in path.read_text().splitlines())
-    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-    return {key.strip(): value.strip() for key, value in pairs}
-
-
 def startup_order(services: dict[str, Any]) -> list[str]:
     """Services in an order that honours depends_on (compose's own order)."""
     order: list[str] = []

@@ -15,6 +15,8 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,13 +31,13 @@ from local_compose import (
     LocalDeployment,
     compose_config,
     missing_servers,
-    read_env_file,
     run_services,
     start_postgres,
     start_redis,
 )
 from support import AIRFLOW_PASSWORD, Api, deliver, free_port, query, wait_for
 
+from growthops.airflow_env import DEPLOYMENT_SECRETS, read_env_file
 from growthops.config import Settings
 from growthops.demo.generate import generate
 from growthops.demo.simulate import DemoConfig
@@ -264,3 +266,92 @@ def test_a_dropped_file_reaches_the_published_marts_through_celery_and_postgres(
     assert all(state == "success" and celery_id for _, state, celery_id, _ in tasks), tasks
     pool = api.get("/pools/growthops_duckdb")
     assert pool["slots"] == 1
+
+
+# ---------------------------------------------------------------- secrets (no engine needed)
+
+
+def test_env_example_holds_placeholders_not_working_secrets() -> None:
+    from cryptography.fernet import Fernet
+
+    example = read_env_file(ENV_EXAMPLE)
+    assert set(DEPLOYMENT_SECRETS) <= set(example)
+    for name in DEPLOYMENT_SECRETS:
+        assert example[name].startswith("change-me"), name
+    with pytest.raises(ValueError):  # not even a well-formed key: nothing can be decrypted
+        Fernet(example["AIRFLOW_FERNET_KEY"])
+
+
+@pytest.mark.parametrize("secret", sorted(DEPLOYMENT_SECRETS))
+def test_init_airflow_refuses_each_example_secret(secret: str, tmp_path: Path) -> None:
+    """What the airflow-init service runs: a deployment with any secret left at its
+    .env.example value (or the Fernet key that was public before) does not start."""
+    values = _fresh_env_file(tmp_path / ".env")
+    example = read_env_file(ENV_EXAMPLE)
+    values[secret] = example[secret]
+    environment = {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2://airflow:"
+        f"{values['POSTGRES_PASSWORD']}@postgres:5432/airflow",
+        "AIRFLOW__CORE__FERNET_KEY": values["AIRFLOW_FERNET_KEY"],
+        "AIRFLOW__API_AUTH__JWT_SECRET": values["AIRFLOW_JWT_SECRET"],
+        "AIRFLOW__API__SECRET_KEY": values["AIRFLOW_API_SECRET_KEY"],
+    }
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("growthops")), "init-airflow"],
+        env={**clean, **environment, "GROWTHOPS_DATA_ROOT": str(tmp_path / "data"),
+             "AIRFLOW_HOME": str(tmp_path / "airflow")},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert secret in result.stderr and "public example value" in result.stderr
+    assert not (tmp_path / "airflow" / "airflow.db").exists()  # refused before anything ran
+
+
+def test_the_former_public_fernet_key_is_refused_too() -> None:
+    from growthops.airflow_env import example_secret_in_use
+
+    cfg = Settings(home=REPO, data_root=Path("/nonexistent"))
+    former = "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg="
+    assert "AIRFLOW_FERNET_KEY" in str(
+        example_secret_in_use(cfg, {"AIRFLOW__CORE__FERNET_KEY": former})
+    )
+    assert example_secret_in_use(cfg, {}) is None  # make up: no deployment secrets at all
+
+
+def test_the_ui_is_published_on_this_host_only_unless_opted_in() -> None:
+    import yaml
+
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    ports = compose["services"]["airflow-apiserver"]["ports"]
+    assert ports == ["${AIRFLOW_BIND:-127.0.0.1}:${AIRFLOW_PORT:-8080}:8080"]
+    assert "AIRFLOW_BIND=127.0.0.1" in ENV_EXAMPLE.read_text()
+
+
+def test_make_ups_admin_password_file_is_the_owners_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """standalone.start writes the password file before Airflow can (0600), and keeps it so."""
+    import stat
+
+    from growthops import standalone
+
+    cfg = Settings(home=REPO, data_root=tmp_path / "data")
+    home = tmp_path / "airflow"
+    home.mkdir()
+    loose = home / standalone.PASSWORD_FILE
+    loose.write_text('{"admin": "x"}')
+    loose.chmod(0o644)  # as an older run left it
+    popen = subprocess.Popen
+
+    def no_standalone(argv: list[str], *args: object, **kwargs: object) -> object:
+        return None if argv[-1] == "standalone" else popen(argv, *args, **kwargs)
+
+    monkeypatch.setattr(standalone.subprocess, "Popen", no_standalone)  # init-airflow runs
+    standalone.start(cfg, port=free_port(), extra_env={"AIRFLOW_HOME": str(home)})
+    assert stat.S_IMODE(loose.stat().st_mode) == 0o600
+    loose.unlink()  # a first start: the file it writes is 0600 from the first byte
+    standalone.start(cfg, port=free_port(), extra_env={"AIRFLOW_HOME": str(home)})
+    assert stat.S_IMODE(loose.stat().st_mode) == 0o600
+    assert json.loads(loose.read_text())["admin"]
