@@ -271,6 +271,7 @@ def test_a_dropped_file_reaches_the_published_marts_through_celery_and_postgres(
 # ---------------------------------------------------------------- secrets (no engine needed)
 
 
+@pytest.mark.faults  # the fault suite's secrets cases
 def test_env_example_holds_placeholders_not_working_secrets() -> None:
     from cryptography.fernet import Fernet
 
@@ -282,6 +283,7 @@ def test_env_example_holds_placeholders_not_working_secrets() -> None:
         Fernet(example["AIRFLOW_FERNET_KEY"])
 
 
+@pytest.mark.faults  # the fault suite's secrets cases
 @pytest.mark.parametrize("secret", sorted(DEPLOYMENT_SECRETS))
 def test_init_airflow_refuses_each_example_secret(secret: str, tmp_path: Path) -> None:
     """What the airflow-init service runs: a deployment with any secret left at its
@@ -309,6 +311,7 @@ def test_init_airflow_refuses_each_example_secret(secret: str, tmp_path: Path) -
     assert not (tmp_path / "airflow" / "airflow.db").exists()  # refused before anything ran
 
 
+@pytest.mark.faults  # the fault suite's secrets cases
 def test_the_former_public_fernet_key_is_refused_too() -> None:
     from growthops.airflow_env import example_secret_in_use
 
@@ -320,6 +323,7 @@ def test_the_former_public_fernet_key_is_refused_too() -> None:
     assert example_secret_in_use(cfg, {}) is None  # make up: no deployment secrets at all
 
 
+@pytest.mark.faults  # the fault suite's secrets cases
 def test_the_ui_is_published_on_this_host_only_unless_opted_in() -> None:
     import yaml
 
@@ -329,6 +333,7 @@ def test_the_ui_is_published_on_this_host_only_unless_opted_in() -> None:
     assert "AIRFLOW_BIND=127.0.0.1" in ENV_EXAMPLE.read_text()
 
 
+@pytest.mark.faults  # the fault suite's secrets cases
 def test_make_ups_admin_password_file_is_the_owners_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

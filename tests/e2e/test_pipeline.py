@@ -126,6 +126,7 @@ def test_a_reader_keeps_a_consistent_view_during_a_publish(data_root: Path) -> N
     assert serving("select run_id from publication")[0][0] == result.run_id != before
 
 
+@pytest.mark.faults  # also the fault suite's "an analyst holds the serving file"
 def test_an_analyst_holding_the_serving_file_read_write_does_not_block_publish(
     data_root: Path,
 ) -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pytest
 from support import query, settings_for
 
 from growthops import cli
@@ -92,6 +93,7 @@ def _order(message_id: str, revenue: object, currency: object, day: str = "2026-
     )
 
 
+@pytest.mark.faults
 def test_money_that_cannot_be_converted_is_held_at_the_door_with_its_rule(tmp_path: Path) -> None:
     cfg = settings_for(tmp_path)
     fx = cfg.landing_dir / "channel" / "fx_rates"
@@ -176,6 +178,7 @@ def _hour(path: Path, message_ids: list[str]) -> None:
     path.write_bytes(gzip.compress("".join(_event(m) + "\n" for m in message_ids).encode()))
 
 
+@pytest.mark.faults
 def test_an_empty_restatement_is_held_and_applies_once_accepted(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:
@@ -206,6 +209,7 @@ def test_an_empty_restatement_is_held_and_applies_once_accepted(
     assert cli.main(["accept-restatement", held.moved_to]) == 1  # gone: one clear line
 
 
+@pytest.mark.faults
 def test_a_duplicate_loads_when_the_copy_that_loaded_first_is_restated_away(
     tmp_path: Path,
 ) -> None:
@@ -235,6 +239,7 @@ def test_a_duplicate_loads_when_the_copy_that_loaded_first_is_restated_away(
     assert manifest == [("app/a.ndjson.gz", 1, 1, 0), ("app/b.ndjson.gz", 2, 2, 0)]
 
 
+@pytest.mark.faults
 def test_a_file_the_database_refuses_is_rejected_with_the_real_error_and_the_rest_loads(
     tmp_path: Path, monkeypatch
 ) -> None:
@@ -259,6 +264,7 @@ def test_a_file_the_database_refuses_is_rejected_with_the_real_error_and_the_res
     assert query(cfg.pipeline_db, "select message_id from raw.app_events") == [("m2",)]
 
 
+@pytest.mark.faults
 def test_the_gate_reads_the_tracking_plan_of_growthops_home(tmp_path: Path) -> None:
     import shutil
     from dataclasses import replace

@@ -77,6 +77,7 @@ def test_airflow_commands_run_with_growthops_settings_and_an_explicit_value_wins
     assert value("core", "executor", AIRFLOW__CORE__EXECUTOR="CeleryExecutor") == "CeleryExecutor"
 
 
+@pytest.mark.faults  # the fault suite's door and operator cases
 def test_sql_reads_marts_and_pipeline_tables_and_writes_nothing(clean_run, tmp_path: Path) -> None:
     import hashlib
 
@@ -106,6 +107,7 @@ def test_sql_reads_marts_and_pipeline_tables_and_writes_nothing(clean_run, tmp_p
     assert hashlib.sha256(pipeline.read_bytes()).hexdigest() == before
 
 
+@pytest.mark.faults  # the fault suite's door and operator cases
 def test_run_never_makes_demo_data_or_deletes_uploads_unless_asked(tmp_path: Path) -> None:
     upload = tmp_path / "landing" / "app" / ".segment_2026-06-01T00.ndjson.gz.part"
     upload.parent.mkdir(parents=True)
@@ -118,6 +120,7 @@ def test_run_never_makes_demo_data_or_deletes_uploads_unless_asked(tmp_path: Pat
     assert {p.name for p in (tmp_path / "landing").iterdir()} == {"app", "channel", "content"}
 
 
+@pytest.mark.faults  # the fault suite's door and operator cases
 def test_a_second_run_on_the_same_data_root_says_so_in_one_line(tmp_path: Path) -> None:
     import fcntl
 
