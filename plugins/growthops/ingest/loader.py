@@ -238,8 +238,11 @@ def _read(path: Path, cfg: Settings, family: str) -> _Work:
         )
         data = b"" if kind else landing.read_regular_file(path)
     except PermissionError:
-        data, problem = b"", "cannot be read by the pipeline's user (permission denied): " \
-            "make it readable (e.g. chmod 644) and deliver it again"  # fmt: skip
+        data = b""
+        problem = (
+            "cannot be read by the pipeline's user (permission denied): make it readable "
+            "(e.g. chmod 644) and deliver it again"
+        )
     except OSError as exc:
         data, problem = b"", f"could not be read ({exc.strerror or exc}): deliver it again"
     reader = reader_of(family, relative)
