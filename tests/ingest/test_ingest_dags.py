@@ -117,7 +117,7 @@ def test_app_events_reconcile_with_the_truth(data_root: Path) -> None:
     assert _q("select count(*) - count(distinct message_id) from raw.app_events")[0][0] == 0
 
 
-def test_spend_reconciles_to_the_cent(data_root: Path) -> None:
+def test_spend_reconciles_to_the_micro(data_root: Path) -> None:
     expected: dict[tuple[str, str], Decimal] = {}
     for r in _truth_csv(data_root, "spend_rows.csv"):
         if r["malformed"] == "False" and r["currency"] != "HKD":  # HKD has no FX rate: quarantined

@@ -801,7 +801,7 @@ def _insert_rows(
     frame = rows.copy()
     for name, type_ in TABLE_COLUMNS[table]:
         if type_.startswith("DECIMAL") and frame[name].dtype == object:
-            # exact decimal text, so spend reconciles to the cent
+            # exact decimal text, so spend reconciles to the micro
             frame[name] = [
                 None
                 if v is None or (isinstance(v, float) and pd.isna(v))
