@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -93,14 +93,19 @@ def _one_run_per_data_root(cfg: Settings) -> Iterator[bool]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    cfg = settings()
+def _exclusively(cfg: Settings, work: Callable[[], int]) -> int:
+    """`work` holding the data root's run lock, or one line when another run holds it."""
     with _one_run_per_data_root(cfg) as mine:
         if not mine:
             print(f"growthops: another `growthops run` or `rebuild` is working on "
                   f"{cfg.data_root}: wait for it to finish", file=sys.stderr)  # fmt: skip
             return 1
-        return _run(args, cfg)
+        return work()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cfg = settings()
+    return _exclusively(cfg, lambda: _run(args, cfg))
 
 
 def _run(args: argparse.Namespace, cfg: Settings) -> int:
@@ -275,12 +280,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 def cmd_rebuild(_: argparse.Namespace) -> int:
     cfg = settings()
-    with _one_run_per_data_root(cfg) as mine:
-        if not mine:
-            print(f"growthops: another `growthops run` or `rebuild` is working on "
-                  f"{cfg.data_root}: wait for it to finish", file=sys.stderr)  # fmt: skip
-            return 1
-        return _rebuild(cfg)
+    return _exclusively(cfg, lambda: _rebuild(cfg))
 
 
 def _rebuild(cfg: Settings) -> int:
