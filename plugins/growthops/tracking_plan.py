@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-import yaml
+from growthops.project import track_events
 
 # Segment spec message types the collector forwards.
 MESSAGE_TYPES: Final = frozenset({"track", "identify", "page", "screen"})
@@ -29,14 +29,6 @@ CONTENT_COMMENTED: Final = "Content Commented"
 CONTENT_SHARED: Final = "Content Shared"
 INVITE_SENT: Final = "Invite Sent"
 ORDER_COMPLETED: Final = "Order Completed"
-
-
-def track_events(dbt_project_dir: Path) -> frozenset[str]:
-    """The track events listed under vars.tracking_plan in `dbt_project_dir`/dbt_project.yml
-    (Settings.dbt_project_dir, under GROWTHOPS_HOME): one list, read from the same file by
-    the ingest gate (Python) and the funnel/retention validation (dbt)."""
-    path = dbt_project_dir / "dbt_project.yml"
-    return frozenset(yaml.safe_load(path.read_text(encoding="utf-8"))["vars"]["tracking_plan"])
 
 
 # The list of this checkout, for the demo simulator and tests (the pipeline reads the one

@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from growthops import tracking_plan
+from growthops import project, tracking_plan
 from growthops.config import Settings
 from growthops.dbt import dbt_paths, run_dbt
 from growthops.ingest.adapters import _APP_SQL, app_sql_parameters
@@ -224,7 +224,7 @@ def _load_app_events(
         """,
         {
             "types": sorted(tracking_plan.MESSAGE_TYPES),
-            "events": sorted(tracking_plan.track_events(cfg.dbt_project_dir)),
+            "events": sorted(project.track_events(cfg.dbt_project_dir)),
         },
     )
     con.execute("drop table parsed")

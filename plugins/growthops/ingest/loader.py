@@ -44,11 +44,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from growthops import landing, quality, tracking_plan, warehouse
+from growthops import landing, project, quality, tracking_plan, warehouse
 from growthops.config import ConfigError, Settings, settings
 from growthops.failpoints import INGEST_AFTER_COMMIT, INGEST_BEFORE_COMMIT, failpoint
 from growthops.ingest.adapters import (
-    ADAPTERS,
     FileRejectedError,
     Parsed,
     adapter_for,
@@ -314,10 +313,10 @@ def _parse(work: _Work, family: str) -> None:
 
 def _gate_parameters(cfg: Settings) -> dict[str, Any]:
     return {
-        "platforms": sorted(ADAPTERS["channel"].keys() - {"fx_rates"}),
+        # the lists dbt reads too: GROWTHOPS_HOME's dbt_project.yml
+        "platforms": sorted(project.platforms(cfg.dbt_project_dir)),
         "message_types": sorted(tracking_plan.MESSAGE_TYPES),
-        # the tracking plan dbt reads too: GROWTHOPS_HOME's dbt_project.yml
-        "track_events": sorted(tracking_plan.track_events(cfg.dbt_project_dir)),
+        "track_events": sorted(project.track_events(cfg.dbt_project_dir)),
     }
 
 

@@ -1,0 +1,33 @@
+"""Each list has one home (dbt_project.yml vars), and every other place agrees with it."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import yaml
+
+from growthops import project
+from growthops.demo.world import PLATFORM_UTM
+from growthops.ingest.adapters import ADAPTERS
+
+DBT = Path(__file__).resolve().parents[2] / "dbt_project"
+
+
+def test_the_platforms_list_is_the_one_every_part_reads() -> None:
+    platforms = project.platforms(DBT)
+    assert platforms == {"google_ads", "meta_ads", "baidu_sem", "ocean_engine"}
+    # an adapter (and landing folder) for each, and no adapter for a platform not listed
+    assert set(ADAPTERS["channel"]) - {"fx_rates"} == platforms
+    # the seed classifies each platform's utm pairs, and no other platform
+    with (DBT / "seeds" / "channel_mapping.csv").open(encoding="utf-8") as fh:
+        seeded = {r["platform"] for r in csv.DictReader(fh) if r["platform"]}
+    assert seeded == platforms
+    # the demo company buys traffic on each
+    assert set(PLATFORM_UTM) == platforms
+    # staging accepts exactly the list: it reads the var, it does not copy it
+    staging = yaml.safe_load((DBT / "models" / "staging" / "_staging.yml").read_text())
+    [spend] = [m for m in staging["models"] if m["name"] == "stg_channel__spend_reports"]
+    [platform] = [c for c in spend["columns"] if c["name"] == "platform"]
+    [accepted] = [t["accepted_values"] for t in platform["data_tests"] if "accepted_values" in t]
+    assert accepted["arguments"]["values"] == "{{ var('platforms') }}"
