@@ -7,8 +7,9 @@ parsing this file stays cheap. One DAG per family: ingest_channel, ingest_app, i
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
+from growthops import assets
 from growthops.airflow_env import DUCKDB_POOL
 from growthops.config import settings
 from growthops.landing import FAMILIES
@@ -39,17 +40,10 @@ Runs in pool `{pool}` (one slot): DuckDB allows one writer per file.
 
 def build_ingest_dag(family: str):
     landing_dir = settings().landing_dir / family
-    landing_asset = Asset(
-        name=f"landing_{family}",
-        uri=f"file://{landing_dir}",
-        group="landing",
-        watchers=[
-            AssetWatcher(
-                name=f"landing_{family}_watcher", trigger=LandingWatcher(folder=str(landing_dir))
-            )
-        ],
+    landing_asset = assets.landing_asset(
+        family, landing_dir, LandingWatcher(folder=str(landing_dir))
     )
-    raw_asset = Asset(name=f"raw_{family}", uri=f"growthops://raw/{family}", group="raw")
+    raw_asset = assets.raw_asset(family)
 
     @dag(
         dag_id=f"ingest_{family}",

@@ -5,9 +5,11 @@ Thin on purpose: every task imports its logic from growthops.transform inside th
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import pendulum
 from airflow.sdk import (
-    Asset,
     AssetOrTimeSchedule,
     CronTriggerTimetable,
     Param,
@@ -16,15 +18,12 @@ from airflow.sdk import (
     task,
 )
 
+from growthops import assets
 from growthops.airflow_env import DUCKDB_POOL
 from growthops.config import settings
 
-RAW_ASSETS = [Asset(name=f"raw_{family}", uri=f"growthops://raw/{family}", group="raw")
-              for family in ("channel", "app", "content")]  # fmt: skip
-MART_ASSETS = {
-    name: Asset(name=name, uri=f"growthops://serving/{name}", group="marts")
-    for name in ("marts_spend", "marts_product", "marts_content")
-}
+RAW_ASSETS = assets.raw_assets()
+MART_ASSETS = assets.mart_assets()
 
 DOC = """
 ### Transform, audit, publish
@@ -60,7 +59,7 @@ A failed gate's log and exception name the expectation, the table and sample row
     dag_id="transform",
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("15 * * * *", timezone="UTC"),
-        assets=RAW_ASSETS[0] | RAW_ASSETS[1] | RAW_ASSETS[2],
+        assets=functools.reduce(operator.or_, RAW_ASSETS),  # any raw asset
     ),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,

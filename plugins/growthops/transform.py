@@ -19,9 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from growthops import quality, warehouse
+from growthops import assets, quality, warehouse
 from growthops.config import Settings, settings
-from growthops.dbt import DbtResult, run_dbt
+from growthops.dbt import DbtResult, dbt_paths, run_dbt
 from growthops.failpoints import PUBLISH_BEFORE_SWAP, failpoint
 
 log = logging.getLogger(__name__)
@@ -30,14 +30,6 @@ STAGES: dict[str, list[str]] = {
     # unit tests run in `make test`; production runs build models and their data tests
     "staging": ["build", "--select", "channel_mapping", "staging", "--exclude", "test_type:unit"],
     "marts": ["build", "--select", "intermediate", "marts", "--exclude", "test_type:unit"],
-}
-MART_FAMILIES: dict[str, str] = {  # mart table prefix -> published asset
-    "mart_spend": "marts_spend",
-    "mart_keyword": "marts_spend",
-    "mart_funnel": "marts_product",
-    "mart_retention": "marts_product",
-    "mart_growth": "marts_product",
-    "mart_content": "marts_content",
 }
 SAMPLE_ROWS = 5
 
@@ -391,6 +383,18 @@ def _last_publication(cfg: Settings) -> tuple[dict[str, int], tuple[str, str] | 
     return json.loads(row[0]), (row[1], row[2])
 
 
+def mart_areas(cfg: Settings) -> dict[str, str]:
+    """mart -> its business area (its folder under models/marts/), from the manifest of the
+    dbt build this publish follows."""
+    target, _ = dbt_paths(cfg)
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    return {
+        node["name"]: node["fqn"][2]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["fqn"][1] == "marts"
+    }
+
+
 def published_counts(cfg: Settings) -> dict[str, int]:
     """Rows per mart as last published."""
     if not cfg.serving_db.exists():
@@ -472,14 +476,11 @@ def _copy_marts(
     tables = [r[0] for r in con.execute(
         "select table_name from duckdb_tables() where database_name = 'pipeline' "
         "and schema_name = 'marts' order by 1").fetchall()]  # fmt: skip
+    areas = mart_areas(cfg)
     for table in tables:
         con.execute(f"create table main.{table} as select * from pipeline.marts.{table}")
         rows = con.execute(f"select count(*) from main.{table}").fetchone()[0]
-        family = next(
-            (f for prefix, f in MART_FAMILIES.items() if table.startswith(prefix)),
-            "marts_other",
-        )
-        families.setdefault(family, {})[table] = rows
+        families.setdefault(assets.mart_area_asset(areas[table]), {})[table] = rows
     con.execute(
         "create table main.publication as select ? as run_id, ? as published_at, ? as tables, "
         "? as reporting_timezone, ? as reporting_currency",

@@ -31,3 +31,10 @@ def test_the_platforms_list_is_the_one_every_part_reads() -> None:
     [platform] = [c for c in spend["columns"] if c["name"] == "platform"]
     [accepted] = [t["accepted_values"] for t in platform["data_tests"] if "accepted_values" in t]
     assert accepted["arguments"]["values"] == "{{ var('platforms') }}"
+
+
+def test_every_marts_folder_is_published_under_an_asset() -> None:
+    from growthops.assets import MART_AREAS
+
+    areas = {p.name for p in (DBT / "models" / "marts").iterdir() if p.is_dir()}
+    assert areas == set(MART_AREAS)
