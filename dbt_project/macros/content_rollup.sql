@@ -25,7 +25,7 @@ viewers as (
     from {{ ref('int_content_app_events') }} as events
     left join items
         on events.content_id = items.content_id
-    where events.event_name = '{{ var("content_view_event", "Content Viewed") }}'
+    where events.event_name = '{{ var("content_view_event") }}'
     group by events.event_date, coalesce(items.{{ dimension }}, 'unknown')
 
 ),

@@ -20,22 +20,3 @@
 {% macro reporting_date(ts) -%}
     cast({{ growthops.to_reporting_time(ts) }} as date)
 {%- endmacro %}
-
-{#- JSON property of a JSON column, as text. -#}
-{% macro json_text(column, key) -%}
-    {{ return(adapter.dispatch('json_text', 'growthops')(column, key)) }}
-{%- endmacro %}
-
-{% macro default__json_text(column, key) -%}
-    ({{ column }} ->> '{{ key }}')
-{%- endmacro %}
-
-{% macro duckdb__json_text(column, key) -%}
-    json_extract_string({{ column }}, '$.{{ key }}')
-{%- endmacro %}
-
-{#- Divide, NULL when the denominator is 0 or NULL (rates, CPA, ROAS); double precision
-    (dbt.type_float() is single precision on DuckDB). -#}
-{% macro safe_divide(numerator, denominator) -%}
-    cast({{ numerator }} as double precision) / nullif({{ denominator }}, 0)
-{%- endmacro %}

@@ -9,9 +9,9 @@ select
     content_id
 from {{ ref('int_person_events') }}
 where event_name in (
-        '{{ var("content_view_event", "Content Viewed") }}',
-        'Content Liked',
-        'Content Commented',
-        'Content Shared'
+        '{{ var("content_view_event") }}',
+        '{{ var("content_like_event") }}',
+        '{{ var("content_comment_event") }}',
+        '{{ var("content_share_event") }}'
     )
     and content_id is not null

@@ -29,7 +29,7 @@ first_views as (
     from {{ ref('int_content_app_events') }} as views
     inner join persons
         on views.person_key = persons.person_key
-    where views.event_name = '{{ var("content_view_event", "Content Viewed") }}'
+    where views.event_name = '{{ var("content_view_event") }}'
         and persons.acquisition_content_id is null
         and views.event_at <= persons.converted_at
 

@@ -22,14 +22,14 @@ app_daily as (
     select
         content_id,
         event_date as report_date,
-        sum(case when event_name = '{{ var("content_view_event", "Content Viewed") }}' then 1 else 0 end)
+        sum(case when event_name = '{{ var("content_view_event") }}' then 1 else 0 end)
             as app_views,
         count(distinct case
-            when event_name = '{{ var("content_view_event", "Content Viewed") }}' then person_key
+            when event_name = '{{ var("content_view_event") }}' then person_key
         end) as app_unique_viewers,
-        sum(case when event_name = 'Content Liked' then 1 else 0 end) as app_likes,
-        sum(case when event_name = 'Content Commented' then 1 else 0 end) as app_comments,
-        sum(case when event_name = 'Content Shared' then 1 else 0 end) as app_shares
+        sum(case when event_name = '{{ var("content_like_event") }}' then 1 else 0 end) as app_likes,
+        sum(case when event_name = '{{ var("content_comment_event") }}' then 1 else 0 end) as app_comments,
+        sum(case when event_name = '{{ var("content_share_event") }}' then 1 else 0 end) as app_shares
     from {{ ref('int_content_app_events') }}
     group by content_id, event_date
 
