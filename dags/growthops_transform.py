@@ -41,9 +41,10 @@ builds from everything in raw, so it always covers all that is new since the las
 | `publish` | copy the marts into a new file, rename it over `warehouse/marts.duckdb` | — |
 | `record_run` | one row in `ops.pipeline_runs` (inputs, per-model results, gates, published) | runs always |
 
-Mart expectations: rates in [0, 1]; funnel steps never increase; retention period 0 =
-cohort size; spend reconciles with raw to the micro; no mart loses > 10% of its rows
-against the published version. Volume swings in staging only warn.
+Mart expectations (GX): rates in [0, 1], DAU <= WAU <= MAU, installs >= sign-ups and
+payers; spend reconciles with raw to the micro; no mart loses > 10% of its rows against
+the published version. Model invariants (funnel steps never increase, retention period 0 =
+cohort size) are dbt tests of `dbt_build_marts`. Volume swings in staging only warn.
 
 **After a reporting setting changed** (`GROWTHOPS_REPORTING_TZ` / `_CURRENCY`), trigger
 with `full_refresh` on (or run `growthops rebuild`): a run that finds the warehouse built

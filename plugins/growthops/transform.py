@@ -301,7 +301,7 @@ def gate_marts(cfg: Settings | None = None) -> GateReport:
         for table in tables:
             suite = suites / f"{table}.json"
             if suite.exists():
-                frame = con.execute(_gate_query(table, con)).df()
+                frame = con.execute(f"select * from marts.{table}").df()
                 _validate(report, f"marts.{table}", frame, suite)
         if "mart_spend_daily" in tables:
             frame = con.execute(RECONCILIATION_SQL).df()
@@ -331,16 +331,6 @@ def gate_marts(cfg: Settings | None = None) -> GateReport:
         _validate(report, "marts (row counts vs published)", volume, suites / "volume.json")
     _raise_if_blocked(report)
     return report
-
-
-def _gate_query(table: str, con: Any) -> str:
-    """The mart's rows, plus derived columns some expectations need."""
-    if table == "mart_funnel_conversion":
-        return """select *, lag(persons) over (
-                      partition by funnel_name, cohort_date, acquisition_channel, acquisition_platform,
-                                   acquisition_campaign_id order by step_number) as previous_step_persons
-                  from marts.mart_funnel_conversion"""
-    return f"select * from marts.{table}"
 
 
 # ------------------------------------------------------------------------ publish
