@@ -144,20 +144,16 @@ def transform():
     @task(pool=DUCKDB_POOL, trigger_rule="all_done")
     def record_run(*, run_id: str, dag_run=None, ti=None, triggering_asset_events=None) -> dict:
         """One row in ops.pipeline_runs, whatever happened before (trigger rule all_done)."""
+        from growthops.transform import RUN_STEPS, run_outcome
         from growthops.transform import record_run as record
 
-        steps = ("dbt_build_staging", "gate_staging", "dbt_build_marts", "gate_marts", "publish")
-        results = {step: ti.xcom_pull(task_ids=step) for step in steps}
-        failures = {step: ti.xcom_pull(task_ids=step, key="failure") for step in steps}
-        failure = next((f"{step}: {why}" for step, why in failures.items() if why), None)
-        if failure is None and None in results.values():
-            step = next(step for step, value in results.items() if value is None)
-            failure = f"{step} did not complete (see its log)"
+        results = {step: ti.xcom_pull(task_ids=step) for step in RUN_STEPS}
+        failures = {step: ti.xcom_pull(task_ids=step, key="failure") for step in RUN_STEPS}
+        published, failure = run_outcome(results, failures)
         inputs = {
             str(asset.name): [event.extra for event in events]
             for asset, events in (triggering_asset_events or {}).items()
         }
-        published = results["publish"] is not None
         record(
             run_id,
             started_at=getattr(dag_run, "start_date", None),

@@ -483,6 +483,22 @@ def _copy_marts(
 
 # ------------------------------------------------------------------------ run log
 
+# The transform DAG's steps whose results (XCom) make up a run's record, in order.
+RUN_STEPS = ("dbt_build_staging", "gate_staging", "dbt_build_marts", "gate_marts", "publish")
+
+
+def run_outcome(
+    results: dict[str, Any], failures: dict[str, str | None]
+) -> tuple[bool, str | None]:
+    """(published, the first failure in one line) from each step's return value and the
+    `failure` it pushed: a step without a return value did not complete."""
+    failure = next((f"{step}: {why}" for step, why in failures.items() if why), None)
+    if failure is None and None in results.values():
+        step = next(step for step, value in results.items() if value is None)
+        failure = f"{step} did not complete (see its log)"
+    return results.get("publish") is not None, failure
+
+
 RUN_LOG_DDL = """
 create schema if not exists ops;
 create table if not exists ops.pipeline_runs (

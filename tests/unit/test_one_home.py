@@ -38,3 +38,18 @@ def test_every_marts_folder_is_published_under_an_asset() -> None:
 
     areas = {p.name for p in (DBT / "models" / "marts").iterdir() if p.is_dir()}
     assert areas == set(MART_AREAS)
+
+
+def test_a_runs_outcome_names_the_first_failure_or_the_step_that_did_not_finish() -> None:
+    from growthops.transform import RUN_STEPS, run_outcome
+
+    done = dict.fromkeys(RUN_STEPS, {"ok": True})
+    assert run_outcome(done, dict.fromkeys(RUN_STEPS)) == (True, None)
+    gate_failed = {**done, "gate_marts": None, "publish": None}
+    failures = {**dict.fromkeys(RUN_STEPS), "gate_marts": "gate marts failed: x"}
+    assert run_outcome(gate_failed, failures) == (False, "gate_marts: gate marts failed: x")
+    killed = {**done, "dbt_build_marts": None, "gate_marts": None, "publish": None}
+    assert run_outcome(killed, dict.fromkeys(RUN_STEPS)) == (
+        False,
+        "dbt_build_marts did not complete (see its log)",
+    )
