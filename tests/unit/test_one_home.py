@@ -43,7 +43,7 @@ def test_every_marts_folder_is_published_under_an_asset() -> None:
 def test_a_runs_outcome_names_the_first_failure_or_the_step_that_did_not_finish() -> None:
     from growthops.transform import RUN_STEPS, run_outcome
 
-    done = dict.fromkeys(RUN_STEPS, {"ok": True})
+    done = {step: {"ok": True} for step in RUN_STEPS}
     assert run_outcome(done, dict.fromkeys(RUN_STEPS)) == (True, None)
     gate_failed = {**done, "gate_marts": None, "publish": None}
     failures = {**dict.fromkeys(RUN_STEPS), "gate_marts": "gate marts failed: x"}
