@@ -115,8 +115,9 @@ def _run(args: argparse.Namespace, cfg: Settings) -> int:
     from growthops.landing import iter_complete_files
 
     if args.regenerate:
-        for sub in ("landing", "archive", "quarantine", "warehouse", "demo_truth"):
-            shutil.rmtree(cfg.data_root / sub, ignore_errors=True)
+        for folder in (cfg.landing_dir, cfg.archive_dir, cfg.quarantine_dir, cfg.warehouse_dir,
+                       cfg.demo_truth_dir):  # fmt: skip
+            shutil.rmtree(folder, ignore_errors=True)
     has_files = any(iter_complete_files(cfg.landing_dir))
     if not has_files and not cfg.pipeline_db.exists():
         if not (args.demo or args.regenerate):

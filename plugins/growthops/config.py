@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # plugins/growthops/config.py -> repository root (holds dbt_project/, expectations/, dags/).
@@ -27,78 +29,132 @@ def _env(name: str, default: str) -> str:
     return default if value is None or value == "" else value
 
 
-# (variable, default, meaning): the documented settings; README's table mirrors this.
-SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
-    ("GROWTHOPS_HOME", "the repository root", "Holds dbt_project/, expectations/, dags/."),
-    (
-        "GROWTHOPS_DATA_ROOT",
-        "$GROWTHOPS_HOME/data",
-        "One folder for all data: landing/, quarantine/, warehouse/ beneath it.",
-    ),
-    ("GROWTHOPS_REPORTING_TZ", "UTC", "IANA zone in which every mart 'day' is counted."),
-    ("GROWTHOPS_REPORTING_CURRENCY", "USD", "Currency all spend and revenue is converted to."),
-    (
-        "GROWTHOPS_MAX_BAD_ROW_SHARE",
-        "0.25",
-        "A file whose share of rule-breaking rows is above this is quarantined whole.",
-    ),
-    (
-        "GROWTHOPS_MAX_RESTATEMENT_DROP",
-        "0.5",
-        "A file delivered again under its name with this much smaller a share of the rows its "
-        "loaded version has (or with none) is held until `growthops accept-restatement`.",
-    ),
-    (
-        "GROWTHOPS_DEVICE_TIME_MAX_AGE_HOURS",
-        "168",
-        "An event whose (clock-corrected) device time is more than this before its receivedAt "
-        "is placed at receivedAt instead, and flagged (event_at_source).",
-    ),
-    (
-        "GROWTHOPS_DEVICE_TIME_MAX_AHEAD_MINUTES",
-        "60",
-        "The same for a device time this far after its receivedAt (no event lands in the future).",
-    ),
-    (
-        "GROWTHOPS_TASK_TIMEOUT_MINUTES",
-        "180",
-        "Execution timeout of every ingest and transform task: a task stuck on anything fails "
-        "(and frees the DuckDB writer slot) instead of holding it forever.",
-    ),
-    (
-        "GROWTHOPS_LOCK_RETRY_SECONDS",
-        "60",
-        "How long a writer waits for the DuckDB file lock before failing.",
-    ),
-    (
-        "GROWTHOPS_DUCKDB_MEMORY_LIMIT",
-        "50%",
-        "DuckDB memory_limit of every pipeline connection and of dbt: a share of RAM ('50%') "
-        "or a size ('8GB'). With DuckDB's own 80%, an ingest of the large world was killed "
-        "out of memory at 23.2 GiB of the machine's 23.5.",
-    ),
-    (
-        "GROWTHOPS_FAILPOINT",
-        "(unset)",
-        "Fault suite only: <name>[@<n>] stops the process at that failpoint (failpoints.py).",
-    ),
-)
+# ------------------------------------------------------------------------ parsers
+# Each takes (variable, raw text) and returns the value, or raises ConfigError naming both.
+
+
+def _float_between(low: float, high: float) -> Callable[[str, str], float]:
+    def parse(name: str, raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name}={raw!r} is not a number") from exc
+        if not low <= value <= high:
+            raise ConfigError(f"{name}={raw!r} must be between {low:g} and {high:g}")
+        return value
+
+    return parse
+
+
+def _time_zone(name: str, raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"{name}={raw!r} is not an IANA time zone (e.g. UTC, Asia/Shanghai)"
+        ) from exc
+    return raw
+
+
+def _currency(name: str, raw: str) -> str:
+    code = raw.upper()
+    if len(code) != 3 or not code.isalpha():
+        raise ConfigError(f"{name}={code!r} is not an ISO 4217 code (e.g. USD)")
+    return code
+
+
+_MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(%|[kmgt]i?b|b)", re.IGNORECASE)
+
+
+def _memory_limit(name: str, raw: str) -> str:
+    raw = raw.strip()
+    if not _MEMORY_LIMIT.fullmatch(raw) or (raw.endswith("%") and not 0 < float(raw[:-1]) <= 100):
+        raise ConfigError(
+            f"{name}={raw!r} is not a DuckDB memory limit: a share of RAM up to 100% "
+            f"(e.g. 50%) or a size (e.g. 8GB, 512MiB)"
+        )
+    return raw
+
+
+def _text(_: str, raw: str) -> str:
+    return raw
+
+
+# ------------------------------------------------------------------------ the settings
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str  # the environment variable
+    attr: str  # the Settings field
+    default: str  # as written in the environment ("" = unset)
+    parse: Callable[[str, str], Any]
+    doc: str  # one line for `growthops config` (README's table says the same, longer)
+
+
+# THE list of settings: parsing, `growthops config`, the environment handed to Airflow
+# tasks and the defaults of Settings all come from it; a test checks README's table.
+# GROWTHOPS_HOME and GROWTHOPS_DATA_ROOT come first: paths, defaulted from each other.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("GROWTHOPS_HOME", "home", "the repository root", _text,
+            "Holds dbt_project/, expectations/, dags/."),
+    Setting("GROWTHOPS_DATA_ROOT", "data_root", "$GROWTHOPS_HOME/data", _text,
+            "One folder for all data: landing/, archive/, quarantine/, warehouse/ beneath it."),
+    Setting("GROWTHOPS_REPORTING_TZ", "reporting_timezone", "UTC", _time_zone,
+            "IANA zone in which every mart 'day' is counted."),
+    Setting("GROWTHOPS_REPORTING_CURRENCY", "reporting_currency", "USD", _currency,
+            "Currency all spend and revenue is converted to."),
+    Setting("GROWTHOPS_MAX_BAD_ROW_SHARE", "max_bad_row_share", "0.25", _float_between(0, 1),
+            "A file whose share of rule-breaking rows is above this is quarantined whole."),
+    Setting("GROWTHOPS_MAX_RESTATEMENT_DROP", "max_restatement_drop", "0.5",
+            _float_between(0, 1),
+            "A file delivered again under its name with this much smaller a share of the rows "
+            "its loaded version has (or with none) is held until `growthops "
+            "accept-restatement`."),
+    Setting("GROWTHOPS_DEVICE_TIME_MAX_AGE_HOURS", "device_time_max_age_hours", "168",
+            _float_between(0, 24 * 3650),
+            "An event whose (clock-corrected) device time is more than this before its "
+            "receivedAt is placed at receivedAt instead, and flagged (event_at_source)."),
+    Setting("GROWTHOPS_DEVICE_TIME_MAX_AHEAD_MINUTES", "device_time_max_ahead_minutes", "60",
+            _float_between(0, 60 * 24 * 365),
+            "The same for a device time this far after its receivedAt (no event lands in the "
+            "future)."),
+    Setting("GROWTHOPS_TASK_TIMEOUT_MINUTES", "task_timeout_minutes", "180",
+            _float_between(1, 7 * 1440),
+            "Execution timeout of every ingest and transform task: a task stuck on anything "
+            "fails (and frees the DuckDB writer slot) instead of holding it forever."),
+    Setting("GROWTHOPS_LOCK_RETRY_SECONDS", "lock_retry_seconds", "60", _float_between(0, 86400),
+            "How long a writer waits for the DuckDB file lock before failing."),
+    Setting("GROWTHOPS_DUCKDB_MEMORY_LIMIT", "duckdb_memory_limit", "50%", _memory_limit,
+            "DuckDB memory_limit of every pipeline connection and of dbt: a share of RAM "
+            "('50%') or a size ('8GB'). With DuckDB's own 80%, an ingest of the large world "
+            "was killed out of memory at 23.2 GiB of the machine's 23.5."),
+    Setting("GROWTHOPS_FAILPOINT", "failpoint", "", _text,
+            "Fault suite only: <name>[@<n>] stops the process at that failpoint "
+            "(failpoints.py)."),
+)  # fmt: skip
+_BY_ATTR = {s.attr: s for s in SETTINGS}
+
+
+def _default(attr: str) -> Any:
+    setting = _BY_ATTR[attr]
+    return setting.parse(setting.env, setting.default)
 
 
 @dataclass(frozen=True)
 class Settings:
     home: Path
     data_root: Path
-    reporting_timezone: str = "UTC"
-    reporting_currency: str = "USD"
-    max_bad_row_share: float = 0.25
-    max_restatement_drop: float = 0.5
-    device_time_max_age_hours: float = 168.0
-    device_time_max_ahead_minutes: float = 60.0
-    task_timeout_minutes: float = 180.0
-    lock_retry_seconds: float = 60.0
-    duckdb_memory_limit: str = "50%"
-    failpoint: str = ""
+    reporting_timezone: str = field(default=_default("reporting_timezone"))
+    reporting_currency: str = field(default=_default("reporting_currency"))
+    max_bad_row_share: float = field(default=_default("max_bad_row_share"))
+    max_restatement_drop: float = field(default=_default("max_restatement_drop"))
+    device_time_max_age_hours: float = field(default=_default("device_time_max_age_hours"))
+    device_time_max_ahead_minutes: float = field(default=_default("device_time_max_ahead_minutes"))
+    task_timeout_minutes: float = field(default=_default("task_timeout_minutes"))
+    lock_retry_seconds: float = field(default=_default("lock_retry_seconds"))
+    duckdb_memory_limit: str = field(default=_default("duckdb_memory_limit"))
+    failpoint: str = field(default=_default("failpoint"))
 
     @property
     def task_timeout(self) -> timedelta:
@@ -107,6 +163,11 @@ class Settings:
     @property
     def landing_dir(self) -> Path:
         return self.data_root / "landing"
+
+    @property
+    def archive_dir(self) -> Path:
+        """Files loaded (or identical re-deliveries), as received: archive/<family>/<load_id>/."""
+        return self.data_root / "archive"
 
     @property
     def quarantine_dir(self) -> Path:
@@ -148,88 +209,23 @@ class Settings:
     def from_env(cls) -> Settings:
         home = Path(_env("GROWTHOPS_HOME", str(_REPO_ROOT))).resolve()
         data_root = Path(_env("GROWTHOPS_DATA_ROOT", str(home / "data"))).resolve()
-        tz = _env("GROWTHOPS_REPORTING_TZ", "UTC")
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigError(
-                f"GROWTHOPS_REPORTING_TZ={tz!r} is not an IANA time zone (e.g. UTC, Asia/Shanghai)"
-            ) from exc
-        currency = _env("GROWTHOPS_REPORTING_CURRENCY", "USD").upper()
-        if len(currency) != 3 or not currency.isalpha():
-            raise ConfigError(
-                f"GROWTHOPS_REPORTING_CURRENCY={currency!r} is not an ISO 4217 code (e.g. USD)"
-            )
-        return cls(
-            home=home,
-            data_root=data_root,
-            reporting_timezone=tz,
-            reporting_currency=currency,
-            max_bad_row_share=_float("GROWTHOPS_MAX_BAD_ROW_SHARE", "0.25", 0.0, 1.0),
-            max_restatement_drop=_float("GROWTHOPS_MAX_RESTATEMENT_DROP", "0.5", 0.0, 1.0),
-            device_time_max_age_hours=_float(
-                "GROWTHOPS_DEVICE_TIME_MAX_AGE_HOURS", "168", 0.0, 24.0 * 3650
-            ),
-            device_time_max_ahead_minutes=_float(
-                "GROWTHOPS_DEVICE_TIME_MAX_AHEAD_MINUTES", "60", 0.0, 60.0 * 24 * 365
-            ),
-            task_timeout_minutes=_float("GROWTHOPS_TASK_TIMEOUT_MINUTES", "180", 1.0, 7 * 1440.0),
-            lock_retry_seconds=_float("GROWTHOPS_LOCK_RETRY_SECONDS", "60", 0.0, 86400.0),
-            duckdb_memory_limit=_memory_limit("GROWTHOPS_DUCKDB_MEMORY_LIMIT", "50%"),
-            failpoint=_env("GROWTHOPS_FAILPOINT", ""),
-        )
+        values = {s.attr: s.parse(s.env, _env(s.env, s.default)) for s in SETTINGS[2:]}
+        return cls(home=home, data_root=data_root, **values)
 
     def _values(self) -> tuple[object, ...]:
-        return (
-            self.home,
-            self.data_root,
-            self.reporting_timezone,
-            self.reporting_currency,
-            self.max_bad_row_share,
-            self.max_restatement_drop,
-            self.device_time_max_age_hours,
-            self.device_time_max_ahead_minutes,
-            self.task_timeout_minutes,
-            self.lock_retry_seconds,
-            self.duckdb_memory_limit,
-            self.failpoint,
-        )
+        return tuple(getattr(self, s.attr) for s in SETTINGS)
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(variable, effective value, meaning) for every setting."""
         return [
-            (env, str(v) if v != "" else "(unset)", doc)
-            for (env, _, doc), v in zip(SETTINGS_DOC, self._values(), strict=True)
+            (s.env, str(v) if v != "" else "(unset)", s.doc)
+            for s, v in zip(SETTINGS, self._values(), strict=True)
         ]
 
     def environment(self) -> dict[str, str]:
         """These settings as the environment variables that reproduce them in another
         process (or in Airflow tasks, which read their settings from the environment)."""
-        return {env: str(v) for (env, _, _), v in zip(SETTINGS_DOC, self._values(), strict=True)}
-
-
-def _float(name: str, default: str, low: float, high: float) -> float:
-    raw = _env(name, default)
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name}={raw!r} is not a number") from exc
-    if not low <= value <= high:
-        raise ConfigError(f"{name}={raw!r} must be between {low:g} and {high:g}")
-    return value
-
-
-_MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(%|[kmgt]i?b|b)", re.IGNORECASE)
-
-
-def _memory_limit(name: str, default: str) -> str:
-    raw = _env(name, default).strip()
-    if not _MEMORY_LIMIT.fullmatch(raw) or (raw.endswith("%") and not 0 < float(raw[:-1]) <= 100):
-        raise ConfigError(
-            f"{name}={raw!r} is not a DuckDB memory limit: a share of RAM up to 100% "
-            f"(e.g. 50%) or a size (e.g. 8GB, 512MiB)"
-        )
-    return raw
+        return {s.env: str(v) for s, v in zip(SETTINGS, self._values(), strict=True)}
 
 
 def settings() -> Settings:

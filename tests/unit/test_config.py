@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 from growthops import warehouse
-from growthops.config import SETTINGS_DOC, ConfigError, Settings
+from growthops.config import SETTINGS, ConfigError, Settings
 from growthops.dbt import run_dbt
 
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for env, _, _ in SETTINGS_DOC:
-        monkeypatch.delenv(env, raising=False)
+    for setting in SETTINGS:
+        monkeypatch.delenv(setting.env, raising=False)
     return monkeypatch
 
 
@@ -63,12 +63,25 @@ def test_bad_values_name_the_variable(clean_env: pytest.MonkeyPatch, env: str, v
         Settings.from_env()
 
 
-def test_every_setting_is_documented(clean_env: pytest.MonkeyPatch) -> None:
+def test_every_setting_is_documented_with_its_default(clean_env: pytest.MonkeyPatch) -> None:
     described = Settings.from_env().describe()
-    assert [d[0] for d in described] == [d[0] for d in SETTINGS_DOC]
+    assert [d[0] for d in described] == [s.env for s in SETTINGS]
     readme = (Settings.from_env().home / "README.md").read_text()
-    for env, _, _ in SETTINGS_DOC:
-        assert env in readme, f"{env} is not documented in README.md"
+    # README's settings table: one row per setting, in the table's order, default as written
+    rows = [
+        line.split("|")[1:3] for line in readme.splitlines() if line.startswith("| `GROWTHOPS_")
+    ]
+    table = {name.strip().strip("`"): default.strip().strip("`") for name, default in rows}
+    assert list(table) == [s.env for s in SETTINGS]
+    for setting in SETTINGS:
+        assert table[setting.env] == (setting.default or "unset"), setting.env
+
+
+def test_the_defaults_of_settings_are_the_tables() -> None:
+    fields = Settings(home=Path("/h"), data_root=Path("/d"))
+    for setting in SETTINGS[2:]:
+        default = setting.parse(setting.env, setting.default)
+        assert getattr(fields, setting.attr) == default, setting.env
 
 
 def test_the_memory_limit_reaches_duckdb_and_dbt(

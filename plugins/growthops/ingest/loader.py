@@ -282,7 +282,7 @@ def _is_duplicate(
     _log_delivery(con, report, work, "duplicate", detail)
     dest = landing.move_out(
         work.path,
-        cfg.data_root / "archive" / report.family / report.load_id,
+        cfg.archive_dir / report.family / report.load_id,
         Path(str(work.relative)),
     )
     report.files.append(
@@ -541,7 +541,7 @@ def _commit_file(
     failpoint(INGEST_AFTER_COMMIT, cfg)
     assert parsed.rows_in == len(good) + rows_quarantined, (w.source_file, parsed.rows_in)
     dest = landing.move_out(
-        w.path, cfg.data_root / "archive" / family / report.load_id, Path(str(w.relative))
+        w.path, cfg.archive_dir / family / report.load_id, Path(str(w.relative))
     )
     report.files.append(
         FileOutcome(
