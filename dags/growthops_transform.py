@@ -37,14 +37,14 @@ builds from everything in raw, so it always covers all that is new since the las
 | `dbt_build_staging` | `dbt build` of staging models and their tests | a model or test errors |
 | `gate_staging` | GX `expectations/staging.json` on a daily profile | null keys, negative metrics, stale source |
 | `dbt_build_marts` | `dbt build` of intermediate + marts (contracts enforced) | a model or test errors |
-| `gate_marts` | GX `expectations/marts/*.json` (see below) | a blocking expectation fails |
+| `gate_marts` | GX `expectations/marts/reconciliation.json`, `volume.json` (see below) | a blocking expectation fails |
 | `publish` | copy the marts into a new file, rename it over `warehouse/marts.duckdb` | — |
 | `record_run` | one row in `ops.pipeline_runs` (inputs, per-model results, gates, published) | runs always |
 
-Mart expectations (GX): rates in [0, 1], DAU <= WAU <= MAU, installs >= sign-ups and
-payers; spend reconciles with raw to the micro; no mart loses > 10% of its rows against
-the published version. Model invariants (funnel steps never increase, retention period 0 =
-cohort size) are dbt tests of `dbt_build_marts`. Volume swings in staging only warn.
+Mart gate (GX): spend reconciles with raw to the micro; no mart loses > 10% of its rows
+against the published version. Model invariants (rates in [0, 1], DAU <= WAU <= MAU,
+installs >= sign-ups and payers, funnel steps never increase, retention period 0 = cohort
+size) are dbt tests of `dbt_build_marts`. Volume swings in staging only warn.
 
 **After a reporting setting changed** (`GROWTHOPS_REPORTING_TZ` / `_CURRENCY`), trigger
 with `full_refresh` on (or run `growthops rebuild`): a run that finds the warehouse built

@@ -289,8 +289,8 @@ from raw_side r full join mart_side m using (platform, campaign_id, report_date,
 
 
 def gate_marts(cfg: Settings | None = None) -> GateReport:
-    """Each mart against expectations/marts/<mart>.json, spend against raw, volumes against
-    the published marts."""
+    """Spend in the marts against raw (reconciliation.json), row counts against the last
+    publish (volume.json)."""
     cfg = cfg or settings()
     report = GateReport("marts")
     suites = cfg.expectations_dir / "marts"
@@ -298,11 +298,8 @@ def gate_marts(cfg: Settings | None = None) -> GateReport:
     try:
         tables = mart_tables(con)
         counts = {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in tables}
-        for table in tables:
-            suite = suites / f"{table}.json"
-            if suite.exists():
-                frame = con.execute(f"select * from marts.{table}").df()
-                _validate(report, f"marts.{table}", frame, suite)
+        # a mart's own invariants are dbt tests of its build; the gate checks the marts
+        # against what lies outside them: raw (reconciliation) and the last publish (volume)
         if "mart_spend_daily" in tables:
             frame = con.execute(RECONCILIATION_SQL).df()
             _validate(
