@@ -54,33 +54,39 @@ summed as (
     from content_daily
     group by report_date, coalesce({{ dimension }}, 'unknown')
 
+),
+
+final as (
+
+    select
+        summed.report_date,
+        summed.{{ dimension }},
+        cast(summed.items as {{ dbt.type_bigint() }}) as items,
+        cast(summed.items_published as {{ dbt.type_bigint() }}) as items_published,
+        cast(summed.views as {{ dbt.type_bigint() }}) as views,
+        cast(summed.likes as {{ dbt.type_bigint() }}) as likes,
+        cast(summed.comments as {{ dbt.type_bigint() }}) as comments,
+        cast(summed.shares as {{ dbt.type_bigint() }}) as shares,
+        cast(summed.favorites as {{ dbt.type_bigint() }}) as favorites,
+        {{ safe_divide('summed.likes + summed.comments + summed.shares + summed.favorites', 'summed.views') }}
+            as engagement_rate,
+        {{ safe_divide('summed.shares', 'summed.views') }} as share_rate,
+        cast(summed.app_views as {{ dbt.type_bigint() }}) as app_views,
+        cast(coalesce(viewers.app_unique_viewers, 0) as {{ dbt.type_bigint() }}) as app_unique_viewers,
+        cast(summed.app_likes as {{ dbt.type_bigint() }}) as app_likes,
+        cast(summed.app_comments as {{ dbt.type_bigint() }}) as app_comments,
+        cast(summed.app_shares as {{ dbt.type_bigint() }}) as app_shares,
+        cast(summed.new_users_attributed as {{ dbt.type_bigint() }}) as new_users_attributed,
+        cast(summed.signups_attributed_utm as {{ dbt.type_bigint() }}) as signups_attributed_utm,
+        cast(summed.signups_attributed_first_view as {{ dbt.type_bigint() }}) as signups_attributed_first_view,
+        cast(summed.signups_attributed as {{ dbt.type_bigint() }}) as signups_attributed,
+        cast(summed.activated_attributed as {{ dbt.type_bigint() }}) as activated_attributed
+    from summed
+    left join viewers
+        on summed.report_date = viewers.report_date
+        and summed.{{ dimension }} = viewers.{{ dimension }}
+
 )
 
-select
-    summed.report_date,
-    summed.{{ dimension }},
-    cast(summed.items as {{ dbt.type_bigint() }}) as items,
-    cast(summed.items_published as {{ dbt.type_bigint() }}) as items_published,
-    cast(summed.views as {{ dbt.type_bigint() }}) as views,
-    cast(summed.likes as {{ dbt.type_bigint() }}) as likes,
-    cast(summed.comments as {{ dbt.type_bigint() }}) as comments,
-    cast(summed.shares as {{ dbt.type_bigint() }}) as shares,
-    cast(summed.favorites as {{ dbt.type_bigint() }}) as favorites,
-    {{ safe_divide('summed.likes + summed.comments + summed.shares + summed.favorites', 'summed.views') }}
-        as engagement_rate,
-    {{ safe_divide('summed.shares', 'summed.views') }} as share_rate,
-    cast(summed.app_views as {{ dbt.type_bigint() }}) as app_views,
-    cast(coalesce(viewers.app_unique_viewers, 0) as {{ dbt.type_bigint() }}) as app_unique_viewers,
-    cast(summed.app_likes as {{ dbt.type_bigint() }}) as app_likes,
-    cast(summed.app_comments as {{ dbt.type_bigint() }}) as app_comments,
-    cast(summed.app_shares as {{ dbt.type_bigint() }}) as app_shares,
-    cast(summed.new_users_attributed as {{ dbt.type_bigint() }}) as new_users_attributed,
-    cast(summed.signups_attributed_utm as {{ dbt.type_bigint() }}) as signups_attributed_utm,
-    cast(summed.signups_attributed_first_view as {{ dbt.type_bigint() }}) as signups_attributed_first_view,
-    cast(summed.signups_attributed as {{ dbt.type_bigint() }}) as signups_attributed,
-    cast(summed.activated_attributed as {{ dbt.type_bigint() }}) as activated_attributed
-from summed
-left join viewers
-    on summed.report_date = viewers.report_date
-    and summed.{{ dimension }} = viewers.{{ dimension }}
+select * from final
 {% endmacro %}

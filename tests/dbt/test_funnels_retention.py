@@ -3,7 +3,7 @@
 The marts come from a copy of the shared clean run (the demo world through every DAG;
 dbt gets its own target and log paths there). The tests check the marts' invariants, recompute
 both marts in plain Python from int_person_events (an independent implementation of the
-semantics documented in _product__funnels_retention.yml), run the dbt unit tests (the
+semantics documented in _product__models.yml), run the dbt unit tests (the
 hand-computed cases) and check that a bad definition fails naming it.
 """
 

@@ -26,7 +26,7 @@ def test_the_platforms_list_is_the_one_every_part_reads() -> None:
     # the demo company buys traffic on each
     assert set(PLATFORM_UTM) == platforms
     # staging accepts exactly the list: it reads the var, it does not copy it
-    staging = yaml.safe_load((DBT / "models" / "staging" / "_staging.yml").read_text())
+    staging = yaml.safe_load((DBT / "models" / "staging" / "_staging__models.yml").read_text())
     [spend] = [m for m in staging["models"] if m["name"] == "stg_channel__spend_reports"]
     [platform] = [c for c in spend["columns"] if c["name"] == "platform"]
     [accepted] = [t["accepted_values"] for t in platform["data_tests"] if "accepted_values" in t]
@@ -53,3 +53,35 @@ def test_a_runs_outcome_names_the_first_failure_or_the_step_that_did_not_finish(
         False,
         "dbt_build_marts did not complete (see its log)",
     )
+
+
+def test_each_model_folder_documents_its_models_in_one_yaml_named_after_it() -> None:
+    """dbt Labs' layout: `_<folder>__models.yml` beside the models (sources in
+    `_<folder>__sources.yml`), so a model's docs and tests are found from its path alone."""
+    for folder in {p.parent for p in (DBT / "models").rglob("*.sql")}:
+        yamls = sorted(p.name for p in folder.glob("*.yml"))
+        expected = f"_{folder.name}__models.yml"
+        assert expected in yamls, folder
+        assert set(yamls) <= {expected, f"_{folder.name}__sources.yml"}, folder
+        documented = {m["name"] for m in yaml.safe_load((folder / expected).read_text())["models"]}
+        assert documented == {p.stem for p in folder.glob("*.sql")}, folder
+
+
+def test_every_model_ends_by_selecting_its_last_cte() -> None:
+    """dbt Labs' style: a staging model ends `select * from renamed`, every other model (and a
+    macro that is a whole model) ends `select * from final`, so the output of any model is
+    found in the same place: its last CTE."""
+    import re
+
+    def ending(sql: str) -> str:
+        lines = [ln for ln in sql.strip().splitlines() if not re.match(r"\{%-?\s*end", ln)]
+        return lines[-1].strip()
+
+    for path in (DBT / "models").rglob("*.sql"):
+        sql = path.read_text()
+        if re.fullmatch(r"(--[^\n]*\n)*\{\{ \w+\([^)]*\) \}\}\s*", sql):
+            continue  # a model that is one macro call: the macro is checked below
+        expected = "renamed" if path.parent.name == "staging" else "final"
+        assert ending(sql) == f"select * from {expected}", path.name
+    rollup = (DBT / "macros" / "content_rollup.sql").read_text()
+    assert ending(rollup) == "select * from final"

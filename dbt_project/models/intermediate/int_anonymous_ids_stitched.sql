@@ -21,13 +21,19 @@ anonymous_ids as (
     from {{ ref('int_events_enriched') }}
     where anonymous_id is not null
 
+),
+
+final as (
+
+    select
+        anonymous_ids.anonymous_id,
+        coalesce(links.user_id, 'anon:' || anonymous_ids.anonymous_id) as person_key,
+        links.user_id is not null as is_identified
+    from anonymous_ids
+    left join links
+        on anonymous_ids.anonymous_id = links.anonymous_id
+        and links.link_rank = 1
+
 )
 
-select
-    anonymous_ids.anonymous_id,
-    coalesce(links.user_id, 'anon:' || anonymous_ids.anonymous_id) as person_key,
-    links.user_id is not null as is_identified
-from anonymous_ids
-left join links
-    on anonymous_ids.anonymous_id = links.anonymous_id
-    and links.link_rank = 1
+select * from final

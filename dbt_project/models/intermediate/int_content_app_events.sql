@@ -1,17 +1,25 @@
 -- One row per in-app content event (viewed, liked, commented, shared) that names a
 -- content item, with the person and the reporting-time-zone day.
-select
-    message_id,
-    person_key,
-    event_at,
-    event_date,
-    event_name,
-    content_id
-from {{ ref('int_person_events') }}
-where event_name in (
-        '{{ var("content_view_event") }}',
-        '{{ var("content_like_event") }}',
-        '{{ var("content_comment_event") }}',
-        '{{ var("content_share_event") }}'
-    )
-    and content_id is not null
+with
+
+final as (
+
+    select
+        message_id,
+        person_key,
+        event_at,
+        event_date,
+        event_name,
+        content_id
+    from {{ ref('int_person_events') }}
+    where event_name in (
+            '{{ var("content_view_event") }}',
+            '{{ var("content_like_event") }}',
+            '{{ var("content_comment_event") }}',
+            '{{ var("content_share_event") }}'
+        )
+        and content_id is not null
+
+)
+
+select * from final

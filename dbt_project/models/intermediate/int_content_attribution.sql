@@ -50,7 +50,13 @@ attributed as (
         on persons.person_key = first_views.person_key
         and first_views.view_rank = 1
 
+),
+
+final as (
+
+    select * from attributed
+    where content_id is not null
+
 )
 
-select * from attributed
-where content_id is not null
+select * from final

@@ -58,7 +58,7 @@ channels as (
 
 ),
 
-enriched as (
+final as (
 
     select
         events.message_id,
@@ -95,4 +95,4 @@ enriched as (
 
 )
 
-select * from enriched
+select * from final

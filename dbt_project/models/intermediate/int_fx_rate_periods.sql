@@ -25,8 +25,14 @@ usd as (
         cast('1900-01-01' as date) as valid_from,
         cast(null as date) as valid_to
 
+),
+
+final as (
+
+    select * from rates
+    union all
+    select * from usd
+
 )
 
-select * from rates
-union all
-select * from usd
+select * from final

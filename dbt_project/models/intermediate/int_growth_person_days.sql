@@ -39,18 +39,24 @@ daily as (
     from events
     group by person_key, event_date
 
+),
+
+final as (
+
+    select
+        daily.person_key,
+        daily.activity_date,
+        cast(daily.events as {{ dbt.type_bigint() }}) as events,
+        cast(coalesce(sessions.sessions, 0) as {{ dbt.type_bigint() }}) as sessions,
+        cast(coalesce(sessions.usage_seconds, 0) as {{ dbt.type_bigint() }}) as usage_seconds,
+        cast(daily.invites_sent as {{ dbt.type_bigint() }}) as invites_sent,
+        cast(daily.orders as {{ dbt.type_bigint() }}) as orders,
+        cast(daily.revenue as decimal(18, 6)) as revenue
+    from daily
+    left join sessions
+        on daily.person_key = sessions.person_key
+        and daily.activity_date = sessions.session_date
+
 )
 
-select
-    daily.person_key,
-    daily.activity_date,
-    cast(daily.events as {{ dbt.type_bigint() }}) as events,
-    cast(coalesce(sessions.sessions, 0) as {{ dbt.type_bigint() }}) as sessions,
-    cast(coalesce(sessions.usage_seconds, 0) as {{ dbt.type_bigint() }}) as usage_seconds,
-    cast(daily.invites_sent as {{ dbt.type_bigint() }}) as invites_sent,
-    cast(daily.orders as {{ dbt.type_bigint() }}) as orders,
-    cast(daily.revenue as decimal(18, 6)) as revenue
-from daily
-left join sessions
-    on daily.person_key = sessions.person_key
-    and daily.activity_date = sessions.session_date
+select * from final

@@ -21,17 +21,23 @@ rates as (
 
     select * from {{ ref('int_fx_rate_periods') }}
 
+),
+
+final as (
+
+    select
+        orders.message_id,
+        orders.source_file,
+        orders.event_date,
+        orders.revenue_in_currency,
+        orders.revenue_currency,
+        {{ fx_convert('orders.revenue_in_currency', 'order_rate', 'reporting_rate') }} as revenue
+    from orders
+    left join rates as order_rate
+        on {{ fx_rate_in_force('order_rate', 'orders.revenue_currency', 'orders.event_date') }}
+    left join rates as reporting_rate
+        on {{ fx_rate_in_force('reporting_rate', "'" ~ var('reporting_currency') ~ "'", 'orders.event_date') }}
+
 )
 
-select
-    orders.message_id,
-    orders.source_file,
-    orders.event_date,
-    orders.revenue_in_currency,
-    orders.revenue_currency,
-    {{ fx_convert('orders.revenue_in_currency', 'order_rate', 'reporting_rate') }} as revenue
-from orders
-left join rates as order_rate
-    on {{ fx_rate_in_force('order_rate', 'orders.revenue_currency', 'orders.event_date') }}
-left join rates as reporting_rate
-    on {{ fx_rate_in_force('reporting_rate', "'" ~ var('reporting_currency') ~ "'", 'orders.event_date') }}
+select * from final

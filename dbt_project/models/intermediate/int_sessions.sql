@@ -38,16 +38,22 @@ numbered as (
         ) as session_number
     from marked
 
+),
+
+final as (
+
+    select
+        {{ surrogate_key(['person_key', 'session_number']) }} as session_key,
+        person_key,
+        session_number,
+        min(event_at) as started_at,
+        max(event_at) as ended_at,
+        {{ reporting_date('min(event_at)') }} as session_date,
+        {{ dbt.datediff('min(event_at)', 'max(event_at)', 'second') }} as duration_seconds,
+        count(*) as events
+    from numbered
+    group by person_key, session_number
+
 )
 
-select
-    {{ surrogate_key(['person_key', 'session_number']) }} as session_key,
-    person_key,
-    session_number,
-    min(event_at) as started_at,
-    max(event_at) as ended_at,
-    {{ reporting_date('min(event_at)') }} as session_date,
-    {{ dbt.datediff('min(event_at)', 'max(event_at)', 'second') }} as duration_seconds,
-    count(*) as events
-from numbered
-group by person_key, session_number
+select * from final

@@ -48,15 +48,21 @@ spend as (
         spend_key, report_date, platform, account_id, campaign_id, ad_group_id, ad_id, keyword_id,
         account_currency
 
+),
+
+final as (
+
+    select
+        spend.*,
+        account_rate.usd_per_unit as account_usd_per_unit,
+        reporting_rate.usd_per_unit as reporting_usd_per_unit,
+        {{ fx_convert('spend.spend_account_currency', 'account_rate', 'reporting_rate') }} as spend
+    from spend
+    left join rates as account_rate
+        on {{ fx_rate_in_force('account_rate', 'spend.account_currency', 'spend.report_date') }}
+    left join rates as reporting_rate
+        on {{ fx_rate_in_force('reporting_rate', "'" ~ var('reporting_currency') ~ "'", 'spend.report_date') }}
+
 )
 
-select
-    spend.*,
-    account_rate.usd_per_unit as account_usd_per_unit,
-    reporting_rate.usd_per_unit as reporting_usd_per_unit,
-    {{ fx_convert('spend.spend_account_currency', 'account_rate', 'reporting_rate') }} as spend
-from spend
-left join rates as account_rate
-    on {{ fx_rate_in_force('account_rate', 'spend.account_currency', 'spend.report_date') }}
-left join rates as reporting_rate
-    on {{ fx_rate_in_force('reporting_rate', "'" ~ var('reporting_currency') ~ "'", 'spend.report_date') }}
+select * from final

@@ -1,6 +1,6 @@
 """mart_funnel_conversion and mart_retention in pandas: what many teams run today.
 
-The same definitions (dbt_project.yml vars, semantics in _product__funnels_retention.yml)
+The same definitions (dbt_project.yml vars, semantics in _product__models.yml)
 over the same input: the events of int_person_events and the acquisition of int_persons,
 exported to Parquet. Vectorized (group-wise shifts and fills, no Python loop per event);
 the benchmark checks that its rows equal the marts'.

@@ -215,32 +215,38 @@ joined as (
     left join activations
         on grid.content_id = activations.content_id and grid.report_date = activations.report_date
 
+),
+
+final as (
+
+    select
+        report_date,
+        content_id,
+        content_platform,
+        content_type,
+        author,
+        title,
+        published_at,
+        has_platform_stats,
+        cast(views as {{ dbt.type_bigint() }}) as views,
+        cast(likes as {{ dbt.type_bigint() }}) as likes,
+        cast(comments as {{ dbt.type_bigint() }}) as comments,
+        cast(shares as {{ dbt.type_bigint() }}) as shares,
+        cast(favorites as {{ dbt.type_bigint() }}) as favorites,
+        {{ safe_divide('likes + comments + shares + favorites', 'views') }} as engagement_rate,
+        {{ safe_divide('shares', 'views') }} as share_rate,
+        cast(app_views as {{ dbt.type_bigint() }}) as app_views,
+        cast(app_unique_viewers as {{ dbt.type_bigint() }}) as app_unique_viewers,
+        cast(app_likes as {{ dbt.type_bigint() }}) as app_likes,
+        cast(app_comments as {{ dbt.type_bigint() }}) as app_comments,
+        cast(app_shares as {{ dbt.type_bigint() }}) as app_shares,
+        cast(new_users_attributed as {{ dbt.type_bigint() }}) as new_users_attributed,
+        cast(signups_attributed_utm as {{ dbt.type_bigint() }}) as signups_attributed_utm,
+        cast(signups_attributed_first_view as {{ dbt.type_bigint() }}) as signups_attributed_first_view,
+        cast(signups_attributed_utm + signups_attributed_first_view as {{ dbt.type_bigint() }}) as signups_attributed,
+        cast(activated_attributed as {{ dbt.type_bigint() }}) as activated_attributed
+    from joined
+
 )
 
-select
-    report_date,
-    content_id,
-    content_platform,
-    content_type,
-    author,
-    title,
-    published_at,
-    has_platform_stats,
-    cast(views as {{ dbt.type_bigint() }}) as views,
-    cast(likes as {{ dbt.type_bigint() }}) as likes,
-    cast(comments as {{ dbt.type_bigint() }}) as comments,
-    cast(shares as {{ dbt.type_bigint() }}) as shares,
-    cast(favorites as {{ dbt.type_bigint() }}) as favorites,
-    {{ safe_divide('likes + comments + shares + favorites', 'views') }} as engagement_rate,
-    {{ safe_divide('shares', 'views') }} as share_rate,
-    cast(app_views as {{ dbt.type_bigint() }}) as app_views,
-    cast(app_unique_viewers as {{ dbt.type_bigint() }}) as app_unique_viewers,
-    cast(app_likes as {{ dbt.type_bigint() }}) as app_likes,
-    cast(app_comments as {{ dbt.type_bigint() }}) as app_comments,
-    cast(app_shares as {{ dbt.type_bigint() }}) as app_shares,
-    cast(new_users_attributed as {{ dbt.type_bigint() }}) as new_users_attributed,
-    cast(signups_attributed_utm as {{ dbt.type_bigint() }}) as signups_attributed_utm,
-    cast(signups_attributed_first_view as {{ dbt.type_bigint() }}) as signups_attributed_first_view,
-    cast(signups_attributed_utm + signups_attributed_first_view as {{ dbt.type_bigint() }}) as signups_attributed,
-    cast(activated_attributed as {{ dbt.type_bigint() }}) as activated_attributed
-from joined
+select * from final

@@ -104,32 +104,38 @@ scored as (
         and daily.ad_group_id = trailing_window.ad_group_id
         and daily.keyword_id = trailing_window.keyword_id
 
+),
+
+final as (
+
+    select
+        report_date,
+        platform,
+        account_id,
+        campaign_id,
+        campaign_name,
+        ad_group_id,
+        ad_group_name,
+        keyword_id,
+        keyword_text,
+        match_type,
+        cast(impressions as bigint) as impressions,
+        cast(clicks as bigint) as clicks,
+        cast(spend as decimal(18, 6)) as spend,
+        cast(signups as bigint) as signups,
+        cast(trailing_spend as decimal(18, 6)) as trailing_spend,
+        cast(trailing_clicks as bigint) as trailing_clicks,
+        cast(trailing_signups as bigint) as trailing_signups,
+        conversion_rate,
+        is_wasted,
+        cast(
+            rank() over (
+                partition by report_date, platform
+                order by coalesce(conversion_rate, -1) desc, trailing_spend asc
+            ) as integer
+        ) as conversion_rank
+    from scored
+
 )
 
-select
-    report_date,
-    platform,
-    account_id,
-    campaign_id,
-    campaign_name,
-    ad_group_id,
-    ad_group_name,
-    keyword_id,
-    keyword_text,
-    match_type,
-    cast(impressions as bigint) as impressions,
-    cast(clicks as bigint) as clicks,
-    cast(spend as decimal(18, 6)) as spend,
-    cast(signups as bigint) as signups,
-    cast(trailing_spend as decimal(18, 6)) as trailing_spend,
-    cast(trailing_clicks as bigint) as trailing_clicks,
-    cast(trailing_signups as bigint) as trailing_signups,
-    conversion_rate,
-    is_wasted,
-    cast(
-        rank() over (
-            partition by report_date, platform
-            order by coalesce(conversion_rate, -1) desc, trailing_spend asc
-        ) as integer
-    ) as conversion_rank
-from scored
+select * from final

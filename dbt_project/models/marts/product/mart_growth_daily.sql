@@ -218,29 +218,36 @@ joined as (
         on grid.report_date = referral_signups.report_date
         and grid.acquisition_channel = referral_signups.acquisition_channel
 
+),
+
+final as (
+
+    select
+        report_date,
+        acquisition_channel,
+        cast(new_users as {{ dbt.type_bigint() }}) as new_users,
+        cast(signups as {{ dbt.type_bigint() }}) as signups,
+        cast(activated as {{ dbt.type_bigint() }}) as activated,
+        cast(dau as {{ dbt.type_bigint() }}) as dau,
+        cast(wau as {{ dbt.type_bigint() }}) as wau,
+        cast(mau as {{ dbt.type_bigint() }}) as mau,
+        {{ safe_divide('dau', 'mau') }} as stickiness,
+        cast(usage_seconds as {{ dbt.type_bigint() }}) as usage_seconds,
+        {{ safe_divide('usage_seconds', 'dau') }} as avg_usage_seconds,
+        cast(case when days_observed_after >= 1 then d1_retained end as {{ dbt.type_bigint() }}) as d1_retained,
+        cast(case when days_observed_after >= 7 then d7_retained end as {{ dbt.type_bigint() }}) as d7_retained,
+        cast(case when days_observed_after >= 30 then d30_retained end as {{ dbt.type_bigint() }}) as d30_retained,
+        case when days_observed_after >= 1 then {{ safe_divide('d1_retained', 'new_users') }} end as d1_retention_rate,
+        case when days_observed_after >= 7 then {{ safe_divide('d7_retained', 'new_users') }} end as d7_retention_rate,
+        case when days_observed_after >= 30 then {{ safe_divide('d30_retained', 'new_users') }} end
+            as d30_retention_rate,
+        cast(referral_invites as {{ dbt.type_bigint() }}) as referral_invites,
+        cast(referral_signups as {{ dbt.type_bigint() }}) as referral_signups,
+        {{ safe_divide('referral_signups', 'dau') }} as k_factor,
+        cast(revenue as decimal(18, 6)) as revenue,
+        cast(paying_users as {{ dbt.type_bigint() }}) as paying_users
+    from joined
+
 )
 
-select
-    report_date,
-    acquisition_channel,
-    cast(new_users as {{ dbt.type_bigint() }}) as new_users,
-    cast(signups as {{ dbt.type_bigint() }}) as signups,
-    cast(activated as {{ dbt.type_bigint() }}) as activated,
-    cast(dau as {{ dbt.type_bigint() }}) as dau,
-    cast(wau as {{ dbt.type_bigint() }}) as wau,
-    cast(mau as {{ dbt.type_bigint() }}) as mau,
-    {{ safe_divide('dau', 'mau') }} as stickiness,
-    cast(usage_seconds as {{ dbt.type_bigint() }}) as usage_seconds,
-    {{ safe_divide('usage_seconds', 'dau') }} as avg_usage_seconds,
-    cast(case when days_observed_after >= 1 then d1_retained end as {{ dbt.type_bigint() }}) as d1_retained,
-    cast(case when days_observed_after >= 7 then d7_retained end as {{ dbt.type_bigint() }}) as d7_retained,
-    cast(case when days_observed_after >= 30 then d30_retained end as {{ dbt.type_bigint() }}) as d30_retained,
-    case when days_observed_after >= 1 then {{ safe_divide('d1_retained', 'new_users') }} end as d1_retention_rate,
-    case when days_observed_after >= 7 then {{ safe_divide('d7_retained', 'new_users') }} end as d7_retention_rate,
-    case when days_observed_after >= 30 then {{ safe_divide('d30_retained', 'new_users') }} end as d30_retention_rate,
-    cast(referral_invites as {{ dbt.type_bigint() }}) as referral_invites,
-    cast(referral_signups as {{ dbt.type_bigint() }}) as referral_signups,
-    {{ safe_divide('referral_signups', 'dau') }} as k_factor,
-    cast(revenue as decimal(18, 6)) as revenue,
-    cast(paying_users as {{ dbt.type_bigint() }}) as paying_users
-from joined
+select * from final
