@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import httpx
 
-from growthops import warehouse
+from growthops import project, warehouse
 from growthops.config import Settings
 from growthops.demo.simulate import DemoConfig
 from growthops.demo.world import SCALES
@@ -251,3 +251,40 @@ def deliver(src: Path, dest_dir: Path) -> Path:
     shutil.copyfile(src, tmp)
     tmp.replace(dest)
     return dest
+
+
+# ---------------------------------------------------------------- one home per list
+
+
+def platform_disagreements(
+    dbt_project_dir: Path, adapter_folders: set[str], demo_platforms: set[str]
+) -> list[str]:
+    """Where the places README's "An ad platform" checklist touches disagree with
+    `vars.platforms` (the list's one home); empty when they agree."""
+    import csv
+
+    import yaml
+
+    platforms = set(project.platforms(dbt_project_dir))
+    with (dbt_project_dir / "seeds" / "channel_mapping.csv").open(encoding="utf-8") as fh:
+        seeded = {r["platform"] for r in csv.DictReader(fh) if r["platform"]}
+    staging = yaml.safe_load(
+        (dbt_project_dir / "models" / "staging" / "_staging__models.yml").read_text()
+    )
+    [spend] = [m for m in staging["models"] if m["name"] == "stg_channel__spend_reports"]
+    [platform] = [c for c in spend["columns"] if c["name"] == "platform"]
+    [accepted] = [t["accepted_values"] for t in platform["data_tests"] if "accepted_values" in t]
+    found = {
+        "adapters (plugins/growthops/ingest/adapters.py)": adapter_folders - {"fx_rates"},
+        "the seed (seeds/channel_mapping.csv)": seeded,
+        "the demo (demo/world.py PLATFORM_UTM)": demo_platforms,
+    }
+    problems = [
+        f"{where}: missing {sorted(platforms - have)}, not listed {sorted(have - platforms)}"
+        for where, have in found.items()
+        if have != platforms
+    ]
+    # staging reads the var; a copied list would drift
+    if accepted["arguments"]["values"] != "{{ var('platforms') }}":
+        problems.append("staging's accepted values copy the list instead of reading the var")
+    return problems

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import field, make_dataclass
 from pathlib import Path
 
 import pytest
 
 from growthops import warehouse
-from growthops.config import SETTINGS, ConfigError, Settings
+from growthops.config import SETTINGS, ConfigError, Setting, Settings
 from growthops.dbt import run_dbt
 
 
@@ -63,18 +64,62 @@ def test_bad_values_name_the_variable(clean_env: pytest.MonkeyPatch, env: str, v
         Settings.from_env()
 
 
-def test_every_setting_is_documented_with_its_default(clean_env: pytest.MonkeyPatch) -> None:
-    described = Settings.from_env().describe()
-    assert [d[0] for d in described] == [s.env for s in SETTINGS]
-    readme = (Settings.from_env().home / "README.md").read_text()
-    # README's settings table: one row per setting, in the table's order, default as written
+def _readme_disagreements(readme: str, settings: tuple[Setting, ...]) -> list[str]:
+    """Where README's settings table (one row per setting, in order, default as written)
+    and SETTINGS differ; empty when they agree."""
     rows = [
         line.split("|")[1:3] for line in readme.splitlines() if line.startswith("| `GROWTHOPS_")
     ]
     table = {name.strip().strip("`"): default.strip().strip("`") for name, default in rows}
-    assert list(table) == [s.env for s in SETTINGS]
-    for setting in SETTINGS:
-        assert table[setting.env] == (setting.default or "unset"), setting.env
+    problems = (
+        [] if list(table) == [s.env for s in settings] else ["rows differ or are out of order"]
+    )
+    problems += [
+        f"{s.env}: README says {table.get(s.env)!r}, the default is {s.default or 'unset'!r}"
+        for s in settings
+        if table.get(s.env) != (s.default or "unset")
+    ]
+    return problems
+
+
+def test_every_setting_is_documented_with_its_default(clean_env: pytest.MonkeyPatch) -> None:
+    described = Settings.from_env().describe()
+    assert [d[0] for d in described] == [s.env for s in SETTINGS]
+    readme = (Settings.from_env().home / "README.md").read_text()
+    assert _readme_disagreements(readme, SETTINGS) == []
+
+
+def test_a_setting_added_by_the_checklist_is_parsed_shown_and_handed_to_tasks(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    """README's "A setting", followed on a throwaway: the SETTINGS row, the field, the
+    README row; each missing step is caught."""
+    from growthops import config
+
+    row = Setting("GROWTHOPS_THROWAWAY_SHARE", "throwaway_share", "0.1",
+                  config._float_between(0, 1), "A throwaway share.")  # fmt: skip
+    clean_env.setattr(config, "SETTINGS", (*SETTINGS, row))
+    # the row without its field: Settings refuses to be built
+    with pytest.raises(TypeError, match="throwaway_share"):
+        Settings.from_env()
+    # with the field, the value is parsed from the environment, shown, and handed to tasks
+    with_field = make_dataclass(
+        "WithField", [("throwaway_share", float, field(default=0.1))], bases=(Settings,),
+        frozen=True,
+    )  # fmt: skip
+    clean_env.setenv("GROWTHOPS_THROWAWAY_SHARE", "0.3")
+    s = with_field.from_env()
+    assert s.throwaway_share == 0.3
+    assert s.describe()[-1] == ("GROWTHOPS_THROWAWAY_SHARE", "0.3", "A throwaway share.")
+    assert s.environment()["GROWTHOPS_THROWAWAY_SHARE"] == "0.3"
+    clean_env.setenv("GROWTHOPS_THROWAWAY_SHARE", "2")
+    with pytest.raises(ConfigError, match="GROWTHOPS_THROWAWAY_SHARE"):
+        with_field.from_env()
+    # README's table must gain its row, default as written
+    readme = (s.home / "README.md").read_text()
+    assert _readme_disagreements(readme, config.SETTINGS)[0] == "rows differ or are out of order"
+    documented = readme + "| `GROWTHOPS_THROWAWAY_SHARE` | `0.1` | A throwaway share. |\n"
+    assert _readme_disagreements(documented, config.SETTINGS) == []
 
 
 def test_the_defaults_of_settings_are_the_tables() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import yaml
+from support import platform_disagreements
 
 from growthops import project
 from growthops.demo.world import PLATFORM_UTM
@@ -15,22 +15,8 @@ DBT = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
 def test_the_platforms_list_is_the_one_every_part_reads() -> None:
-    platforms = project.platforms(DBT)
-    assert platforms == {"google_ads", "meta_ads", "baidu_sem", "ocean_engine"}
-    # an adapter (and landing folder) for each, and no adapter for a platform not listed
-    assert set(ADAPTERS["channel"]) - {"fx_rates"} == platforms
-    # the seed classifies each platform's utm pairs, and no other platform
-    with (DBT / "seeds" / "channel_mapping.csv").open(encoding="utf-8") as fh:
-        seeded = {r["platform"] for r in csv.DictReader(fh) if r["platform"]}
-    assert seeded == platforms
-    # the demo company buys traffic on each
-    assert set(PLATFORM_UTM) == platforms
-    # staging accepts exactly the list: it reads the var, it does not copy it
-    staging = yaml.safe_load((DBT / "models" / "staging" / "_staging__models.yml").read_text())
-    [spend] = [m for m in staging["models"] if m["name"] == "stg_channel__spend_reports"]
-    [platform] = [c for c in spend["columns"] if c["name"] == "platform"]
-    [accepted] = [t["accepted_values"] for t in platform["data_tests"] if "accepted_values" in t]
-    assert accepted["arguments"]["values"] == "{{ var('platforms') }}"
+    assert project.platforms(DBT) == {"google_ads", "meta_ads", "baidu_sem", "ocean_engine"}
+    assert platform_disagreements(DBT, set(ADAPTERS["channel"]), set(PLATFORM_UTM)) == []
 
 
 def test_every_marts_folder_is_published_under_an_asset() -> None:
