@@ -24,6 +24,7 @@ from growthops.config import settings
 
 RAW_ASSETS = assets.raw_assets()
 MART_ASSETS = assets.mart_assets()
+ANOMALIES = assets.anomalies_asset()
 
 DOC = """
 ### Transform, audit, publish
@@ -39,12 +40,20 @@ builds from everything in raw, so it always covers all that is new since the las
 | `dbt_build_marts` | `dbt build` of intermediate + marts (contracts enforced) | a model or test errors |
 | `gate_marts` | GX `expectations/marts/reconciliation.json`, `volume.json` (see below) | a blocking expectation fails |
 | `publish` | copy the marts into a new file, rename it over `warehouse/marts.duckdb` | — |
+| `report` | the ops report of the latest complete day and week (`data/reports/`) | — |
+| `alert_anomalies` | anomalies not alerted before: log, `ops.anomaly_alerts`, asset `anomalies`, notifier | — |
 | `record_run` | one row in `ops.pipeline_runs` (inputs, per-model results, gates, published) | runs always |
 
 Mart gate (GX): spend reconciles with raw to the micro; no mart loses > 10% of its rows
 against the published version. Model invariants (rates in [0, 1], DAU <= WAU <= MAU,
 installs >= sign-ups and payers, funnel steps never increase, retention period 0 = cohort
 size) are dbt tests of `dbt_build_marts`. Volume swings in staging only warn.
+
+**Anomalies** a publish flags for the first time are logged as a warning by
+`alert_anomalies`, recorded in `ops.anomaly_alerts`, emitted as an event of asset
+`anomalies` (its `extra` lists them: schedule a DAG on it to route them), and handed to the
+function `GROWTHOPS_ALERT_NOTIFIER` names (`package.module:function`, called with the message
+and the list: e.g. one that sends them with an Airflow notifier to email or chat).
 
 **After a reporting setting changed** (`GROWTHOPS_REPORTING_TZ` / `_CURRENCY`), trigger
 with `full_refresh` on (or run `growthops rebuild`): a run that finds the warehouse built
@@ -141,6 +150,26 @@ def transform():
             }
         return families
 
+    @task
+    def report() -> list[str]:
+        from growthops.report import latest_reports
+
+        paths = [str(p) for p in latest_reports(settings())]
+        print("\n".join(paths))
+        return paths
+
+    @task(pool=DUCKDB_POOL, outlets=[ANOMALIES])
+    def alert_anomalies(*, run_id: str, outlet_events=None) -> list[dict]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from growthops.alerts import alert, describe
+
+        new = alert(settings(), run_id)
+        if not new:
+            raise AirflowSkipException("no new anomaly")
+        outlet_events[ANOMALIES].extra = {"run_id": run_id, "anomalies": [describe(a) for a in new]}
+        return [{k: str(v) for k, v in a.items()} for a in new]
+
     @task(pool=DUCKDB_POOL, trigger_rule="all_done")
     def record_run(*, run_id: str, dag_run=None, ti=None, triggering_asset_events=None) -> dict:
         """One row in ops.pipeline_runs, whatever happened before (trigger rule all_done)."""
@@ -175,7 +204,9 @@ def transform():
     marts = dbt_build_marts()
     marts_ok = gate_marts()
     published = publish()
-    staging >> staging_ok >> marts >> marts_ok >> published >> record_run()
+    recorded = record_run()
+    staging >> staging_ok >> marts >> marts_ok >> published >> recorded
+    published >> [report(), alert_anomalies()]
 
 
 transform()

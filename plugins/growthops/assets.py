@@ -1,7 +1,8 @@
 """The Airflow assets of the pipeline, defined once: the DAG files and publish import them.
 
 landing_<family> (a file landed, watched by LandingWatcher) -> raw_<family> (an ingest run
-loaded something) -> marts_<area> (a publish, one per business area of the marts). The
+loaded something) -> marts_<area> (a publish, one per business area of the marts), and
+`anomalies` (a publish flagged anomalies not seen before). The
 names and the mart areas are plain data; `Asset` objects are built on demand, so importing
 this module needs no Airflow (the DAG files call the builders at parse time).
 """
@@ -18,6 +19,7 @@ MART_AREAS: dict[str, str] = {
     "marketing": "marts_spend",
     "product": "marts_product",
     "content": "marts_content",
+    "operations": "marts_operations",
 }
 
 
@@ -61,3 +63,10 @@ def mart_area_asset(area: str) -> str:
             f"marts folder {area!r} has no asset: add it to MART_AREAS in "
             f"plugins/growthops/assets.py"
         ) from None
+
+
+def anomalies_asset() -> Any:
+    """Updated when a publish flags anomalies for the first time (extra: the list)."""
+    from airflow.sdk import Asset
+
+    return Asset(name="anomalies", uri="growthops://alerts/anomalies", group="alerts")

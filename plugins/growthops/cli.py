@@ -152,13 +152,38 @@ def _run(args: argparse.Namespace, cfg: Settings) -> int:
     print()
     print(_warehouse_summary(cfg))
     if cfg.serving_db.exists():
-        from growthops.report import summary
-
         print()
-        print(summary(cfg.serving_db))
+        print(_report_summary(cfg))
     for r in failed:
         print(f"FAILED: {r.dag_id} {r.task_states}: see ops.pipeline_runs and {log_path}")
     return 1 if failed else 0
+
+
+def _report_summary(cfg: Settings) -> str:
+    """The latest complete week's headline and the reports' paths (the transform DAG wrote
+    them after publishing; written here when it did not run)."""
+    from growthops import report
+
+    lines = [f"published marts: {cfg.serving_db}"]
+    try:
+        lines.append(report.summary(cfg))
+        marts = report.Marts(cfg)
+        try:
+            periods = [report.resolve_period(marts, unit, None) for unit in report.PERIOD_UNITS]
+        finally:
+            marts.close()
+        paths = [report.report_path(cfg, p) for p in periods]
+        if not all(p.exists() for p in paths):
+            paths = report.latest_reports(cfg)
+    except report.ReportError as exc:
+        return f"{lines[0]}\nno report: {exc}"
+    lines.append("reports (open in a browser; all of them: reports/index.html):")
+    lines += [f"  {p}" for p in paths]
+    lines.append(
+        "query the marts (read-only, safe while the pipeline runs):\n"
+        "  .venv/bin/growthops sql \"select * from mart_kpi_periods where period_unit = 'week'\""
+    )
+    return "\n".join(lines)
 
 
 def _warehouse_summary(cfg) -> str:
@@ -279,6 +304,18 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from growthops.report import ReportError, build_report
+
+    try:
+        path = build_report(settings(), args.period, args.date)
+    except ReportError as exc:
+        print(f"growthops report: {exc}", file=sys.stderr)
+        return 2
+    print(path)
+    return 0
+
+
 def cmd_rebuild(_: argparse.Namespace) -> int:
     cfg = settings()
     return _exclusively(cfg, lambda: _rebuild(cfg))
@@ -395,6 +432,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     accept.add_argument("held_file", help="the held file under quarantine/ (its .reason.txt says)")
     accept.set_defaults(func=cmd_accept_restatement)
+
+    rep = sub.add_parser(
+        "report",
+        help="write the ops report (HTML) of a day or an ISO week from the published marts",
+    )
+    rep.add_argument("--period", choices=("day", "week"), default="day")
+    rep.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        default=None,
+        help="a day in the period (YYYY-MM-DD); default: the latest complete period",
+    )
+    rep.set_defaults(func=cmd_report)
 
     cfg = sub.add_parser("config", help="print the effective settings")
     cfg.set_defaults(func=cmd_config)

@@ -76,6 +76,13 @@ def _memory_limit(name: str, raw: str) -> str:
     return raw
 
 
+def _callable_path(name: str, raw: str) -> str:
+    """`package.module:function`, or empty."""
+    if raw and not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", raw):
+        raise ConfigError(f"{name}={raw!r}: expected package.module:function, or nothing")
+    return raw
+
+
 def _text(_: str, raw: str) -> str:
     return raw
 
@@ -129,6 +136,10 @@ SETTINGS: tuple[Setting, ...] = (
             "DuckDB memory_limit of every pipeline connection and of dbt: a share of RAM "
             "('50%') or a size ('8GB'). With DuckDB's own 80%, an ingest of the large world "
             "was killed out of memory at 23.2 GiB of the machine's 23.5."),
+    Setting("GROWTHOPS_ALERT_NOTIFIER", "alert_notifier", "", _callable_path,
+            "package.module:function called with (message, anomalies) when a publish flags "
+            "anomalies not seen before (email, chat); unset: the log, ops.anomaly_alerts and "
+            "the `anomalies` asset only."),
     Setting("GROWTHOPS_FAILPOINT", "failpoint", "", _text,
             "Fault suite only: <name>[@<n>] stops the process at that failpoint "
             "(failpoints.py)."),
@@ -154,6 +165,7 @@ class Settings:
     task_timeout_minutes: float = field(default=_default("task_timeout_minutes"))
     lock_retry_seconds: float = field(default=_default("lock_retry_seconds"))
     duckdb_memory_limit: str = field(default=_default("duckdb_memory_limit"))
+    alert_notifier: str = field(default=_default("alert_notifier"))
     failpoint: str = field(default=_default("failpoint"))
 
     @property
@@ -163,6 +175,11 @@ class Settings:
     @property
     def landing_dir(self) -> Path:
         return self.data_root / "landing"
+
+    @property
+    def reports_dir(self) -> Path:
+        """The ops reports: reports/<day|week>/<period start>.html and reports/index.html."""
+        return self.data_root / "reports"
 
     @property
     def archive_dir(self) -> Path:

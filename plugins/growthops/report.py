@@ -1,67 +1,856 @@
-"""The short answer `make run` prints, read from the published serving file."""
+"""The ops report: one self-contained HTML page per reporting day or ISO week, read from the
+published marts (marts.duckdb) and nothing else.
+
+Every figure on the page is read from a mart row; the report computes no metric of its own
+(period sums, ratios, changes, anomaly verdicts are marts: mart_kpi_periods,
+mart_spend_periods, mart_funnel_periods, ...). Each figure carries where it came from
+(`data-mart`, `data-column`, `data-key`, `data-value`), and each chart the rows it drew, so a
+test - or a doubtful reader - can check any number against the marts.
+"""
 
 from __future__ import annotations
 
+import html
+import json
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-import duckdb
+from growthops import charts, warehouse
+from growthops.config import Settings
 
-SECTIONS: list[tuple[str, str]] = [
-    (
-        "Spend and what it brought, by platform (reporting currency)",
-        """select platform, round(sum(spend), 2) as spend, sum(installs) as installs,
-                  sum(signups) as signups, sum(payers) as payers,
-                  round(sum(spend) / nullif(sum(signups), 0), 2) as cpa,
-                  round(sum(spend) / nullif(sum(payers), 0), 2) as cac,
-                  round(sum(revenue_to_date) / nullif(sum(spend), 0), 3) as roas
-           from mart_spend_daily group by platform order by spend desc""",
-    ),
-    (
-        "Wasted keywords on the latest day (spend, no sign-up in the window)",
-        """select platform, keyword_text, round(trailing_spend, 2) as trailing_spend, trailing_clicks
-           from mart_keyword_performance
-           where is_wasted and report_date = (select max(report_date) from mart_keyword_performance)
-           order by trailing_spend desc limit 5""",
-    ),
-    (
-        "Funnels: persons at each step, all cohorts",
-        """select funnel_name, step_number, any_value(step_event) as step_event, sum(persons) as persons,
-                  round(sum(persons) / max(sum(persons)) over (partition by funnel_name), 3) as from_start
-           from mart_funnel_conversion group by funnel_name, step_number order by funnel_name, step_number""",
-    ),
-    (
-        "D1 / D7 retention of new users, by channel",
-        """select acquisition_channel, sum(new_users) as new_users,
-                  round(sum(d1_retained)
-                        / nullif(sum(case when d1_retained is not null then new_users end), 0), 3) as d1,
-                  round(sum(d7_retained)
-                        / nullif(sum(case when d7_retained is not null then new_users end), 0), 3) as d7
-           from mart_growth_daily group by 1 order by new_users desc""",
-    ),
-    (
-        "Top content by attributed sign-ups",
-        """select content_id, any_value(content_platform) as platform, any_value(author) as author,
-                  sum(views) as views, sum(signups_attributed) as signups
-           from mart_content_daily group by content_id order by signups desc, views desc limit 5""",
-    ),
-]
+log = logging.getLogger(__name__)
+
+PERIOD_UNITS = ("day", "week")
+# the headline, in reading order: (kpi in mart_kpi_periods, label, format, up is good)
+HEADLINE: tuple[tuple[str, str, str, bool], ...] = (
+    ("new_users", "New users", "count", True),
+    ("signups", "Sign-ups", "count", True),
+    ("activated", "Activated", "count", True),
+    ("dau", "DAU (mean)", "count", True),
+    ("wau", "WAU", "count", True),
+    ("mau", "MAU", "count", True),
+    ("spend", "Spend", "money", False),
+    ("cpa", "CPA", "money", False),
+    ("cac", "CAC", "money", False),
+    ("roas", "ROAS to date", "ratio", True),
+    ("k_factor", "K-factor", "ratio3", True),
+    ("revenue", "Revenue", "money", True),
+)
+TOP_ROWS = 10
+ANOMALY_CHARTS = 4
 
 
-def summary(serving_db: Path) -> str:
-    con = duckdb.connect(str(serving_db), read_only=True)
-    parts = [f"published marts: {serving_db}"]
-    try:
-        run = con.execute("select run_id, published_at from publication").fetchall()[0]
-        parts.append(f"  from run {run[0]} at {run[1]:%Y-%m-%d %H:%M:%S} UTC")
-        for title, sql in SECTIONS:
-            try:
-                parts.append(f"\n{title}\n{con.sql(sql)}")
-            except duckdb.CatalogException:
-                parts.append(f"\n{title}: (mart not built)")
-    finally:
-        con.close()
-    parts.append(
-        "query the marts (read-only, safe while the pipeline runs):\n"
-        '  .venv/bin/growthops sql "select * from mart_spend_daily order by report_date desc limit 10"'
+class ReportError(RuntimeError):
+    """The report cannot be written; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Period:
+    unit: str  # day | week
+    start: date
+    end: date
+    complete: bool
+
+    @property
+    def label(self) -> str:
+        if self.unit == "day":
+            return f"{self.start:%A %d %B %Y}"
+        return f"week {self.start:%G-W%V} ({self.start:%d %b} – {self.end:%d %b %Y})"
+
+
+@dataclass
+class Section:
+    title: str
+    intro: str = ""
+    parts: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------ figures
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def fmt(value: Any, kind: str, currency: str = "") -> str:
+    """A figure as a person reads it (the raw value stays in data-value)."""
+    if value is None:
+        return "–"
+    if kind == "count":
+        return f"{float(value):,.0f}"
+    if kind == "decimal":
+        return f"{float(value):,.1f}"
+    if kind == "money":
+        return f"{float(value):,.2f} {currency}".strip()
+    if kind == "ratio":
+        return f"{float(value):.2f}×"
+    if kind == "ratio3":
+        return f"{float(value):.3f}"
+    if kind == "rate":
+        return f"{float(value):.1%}"
+    if kind == "change":
+        return f"{float(value):+.1%}"
+    if kind == "z":
+        return f"{float(value):.1f}"
+    return html.escape(str(value))
+
+
+def figure(
+    mart: str,
+    column: str,
+    key: dict[str, Any],
+    value: Any,
+    kind: str,
+    currency: str = "",
+    css: str = "",
+) -> str:
+    """A number with its provenance: the mart, column and key of the row it was read from."""
+    attrs = {
+        "class": f"fig {css}".strip(),
+        "data-mart": mart,
+        "data-column": column,
+        "data-key": json.dumps({k: _plain(v) for k, v in key.items()}, sort_keys=True),
+        "data-value": "" if value is None else json.dumps(_plain(value)),
+    }
+    text = "".join(f' {k}="{html.escape(v, quote=True)}"' for k, v in attrs.items())
+    return f"<span{text}>{html.escape(fmt(value, kind, currency))}</span>"
+
+
+def chart_block(
+    svg: str,
+    mart: str,
+    keys: Sequence[str],
+    values: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+    caption: str = "",
+) -> str:
+    """A chart and, beside it, the rows it drew (JSON), named by their mart and key."""
+    data = {
+        "mart": mart,
+        "keys": list(keys),
+        "values": list(values),
+        "rows": [{c: _plain(r[c]) for c in (*keys, *values)} for r in rows],
+    }
+    payload = json.dumps(data).replace("</", "<\\/")
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return (
+        f'<figure class="chart">{svg}{cap}'
+        f'<script type="application/json" class="chart-data">{payload}</script></figure>'
     )
-    return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    kind: str  # count | money | ratio | rate | change | text | ...
+
+
+def table(
+    mart: str,
+    keys: Sequence[str],
+    columns: Sequence[Column],
+    rows: Sequence[dict[str, Any]],
+    currency: str,
+    empty: str,
+) -> str:
+    """Rows of a mart as a table; every number a figure with its provenance."""
+    if not rows:
+        return f'<p class="empty">{html.escape(empty)}</p>'
+    head = "".join(
+        f'<th class="{"num" if c.kind != "text" else ""}">{html.escape(c.label)}</th>'
+        for c in columns
+    )
+    body = []
+    for r in rows:
+        key = {k: r[k] for k in keys}
+        cells = []
+        for c in columns:
+            if c.kind == "text":
+                cells.append(f"<td>{html.escape('' if r[c.name] is None else str(r[c.name]))}</td>")
+            else:
+                cells.append(
+                    f'<td class="num">{figure(mart, c.name, key, r[c.name], c.kind, currency)}</td>'
+                )
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return (
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+# ------------------------------------------------------------------------ reading the marts
+
+
+class Marts:
+    """Read-only queries on the serving file; values as parameters, names from this module."""
+
+    def __init__(self, cfg: Settings) -> None:
+        if not cfg.serving_db.exists():
+            raise ReportError(
+                f"no published marts at {cfg.serving_db}: run the pipeline first "
+                f"(`growthops run`, or the transform DAG)"
+            )
+        self.con = warehouse.connect(
+            cfg.serving_db, read_only=True, wait_seconds=cfg.lock_retry_seconds
+        )
+
+    def rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        cur = self.con.execute(sql, list(params))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def resolve_period(marts: Marts, unit: str, on: date | None) -> Period:
+    """The period holding `on`; without a date, the latest complete one (else the latest)."""
+    if unit not in PERIOD_UNITS:
+        raise ReportError(f"--period {unit!r}: expected one of {', '.join(PERIOD_UNITS)}")
+    periods = marts.rows(
+        "select period_start, period_end, is_complete from mart_kpi_periods "
+        "where period_unit = ? and kpi = 'new_users' order by period_start",
+        unit,
+    )
+    if not periods:
+        raise ReportError("the published marts hold no period yet: run the pipeline on some data")
+    if on is not None:
+        match = [p for p in periods if p["period_start"] <= on <= p["period_end"]]
+        if not match:
+            raise ReportError(
+                f"--date {on}: the marts cover {periods[0]['period_start']} to "
+                f"{periods[-1]['period_end']}; pick a date in that range"
+            )
+        chosen = match[0]
+    else:
+        complete = [p for p in periods if p["is_complete"]]
+        chosen = (complete or periods)[-1]
+    return Period(unit, chosen["period_start"], chosen["period_end"], chosen["is_complete"])
+
+
+# ------------------------------------------------------------------------ sections
+
+
+def _headline(m: Marts, p: Period, cur: str) -> Section:
+    rows = {
+        r["kpi"]: r
+        for r in m.rows(
+            "select period_unit, period_start, kpi, value, previous_value, relative_change "
+            "from mart_kpi_periods where period_unit = ? and period_start = ?",
+            p.unit,
+            p.start,
+        )
+    }
+    cards = []
+    for kpi, label, kind, up_is_good in HEADLINE:
+        r = rows.get(kpi)
+        if r is None:
+            continue
+        key = {"period_unit": p.unit, "period_start": p.start, "kpi": kpi}
+        change = r["relative_change"]
+        tone = ""
+        if change is not None and change != 0:
+            tone = "good" if (change > 0) == up_is_good else "bad"
+        cards.append(
+            f'<div class="card"><div class="label">{label}</div>'
+            f'<div class="value">{figure("mart_kpi_periods", "value", key, r["value"], kind, cur)}</div>'
+            f'<div class="change {tone}">'
+            f"{figure('mart_kpi_periods', 'relative_change', key, change, 'change')}"
+            f" vs {figure('mart_kpi_periods', 'previous_value', key, r['previous_value'], kind, cur)}"
+            f"</div></div>"
+        )
+    since = p.end - timedelta(days=27)
+    trend = m.rows(
+        "select report_date, kpi, dimension, dimension_value, value from mart_kpi_daily "
+        "where dimension = 'channel' and dimension_value = 'all' "
+        "and kpi in ('new_users', 'signups', 'activated') "
+        "and report_date between ? and ? order by report_date, kpi",
+        since,
+        p.end,
+    )
+    previous = "day" if p.unit == "day" else "week"
+    section = Section(
+        "Headline",
+        f"{p.label}{'' if p.complete else ' (not complete yet: data still arriving)'}; "
+        f"change against the previous {previous}.",
+        [f'<div class="cards">{"".join(cards)}</div>'],
+    )
+    if trend:
+        svg = charts.lines(
+            trend,
+            "report_date",
+            "value",
+            color="kpi",
+            title="New users, sign-ups, activated per day (28 days)",
+        )
+        section.parts.append(
+            chart_block(
+                svg,
+                "mart_kpi_daily",
+                ["report_date", "kpi", "dimension", "dimension_value"],
+                ["value"],
+                trend,
+            )
+        )
+    return section
+
+
+SPEND_COLUMNS = (
+    Column("spend", "Spend", "money"),
+    Column("installs", "Installs", "count"),
+    Column("signups", "Sign-ups", "count"),
+    Column("payers", "Payers", "count"),
+    Column("cpa", "CPA", "money"),
+    Column("cac", "CAC", "money"),
+    Column("roas_to_date", "ROAS", "ratio"),
+    Column("previous_spend", "Spend before", "money"),
+)
+SPEND_KEYS = ("period_unit", "period_start", "level", "platform", "campaign_id")
+
+
+def _spend(m: Marts, p: Period, cur: str) -> Section:
+    select = f"select {', '.join(SPEND_KEYS)}, campaign_name, " + ", ".join(
+        c.name for c in SPEND_COLUMNS
+    )
+    platforms = m.rows(
+        f"{select} from mart_spend_periods where period_unit = ? "
+        "and period_start = ? and level = 'platform' order by spend desc",
+        p.unit,
+        p.start,
+    )
+    campaigns = m.rows(
+        f"{select} from mart_spend_periods where period_unit = ? "
+        "and period_start = ? and level = 'campaign' order by spend desc, "
+        "platform, campaign_id limit ?",
+        p.unit,
+        p.start,
+        TOP_ROWS,
+    )
+    section = Section(
+        "Spend and what it bought",
+        f"By ad platform and campaign, in {cur}. Users are credited by last non-direct touch; "
+        "CPA = spend ÷ sign-ups, CAC = spend ÷ payers, ROAS = revenue to date ÷ spend.",
+    )
+    if platforms:
+        svg = charts.bars(
+            platforms, "platform", "spend", value_format=",.0f", title=f"Spend by platform ({cur})"
+        )
+        section.parts.append(
+            chart_block(svg, "mart_spend_periods", SPEND_KEYS, ["spend"], platforms)
+        )
+    section.parts.append(
+        table(
+            "mart_spend_periods",
+            SPEND_KEYS,
+            (Column("platform", "Platform", "text"), *SPEND_COLUMNS),
+            platforms,
+            cur,
+            "No spend in this period.",
+        )
+    )
+    section.parts.append(f"<h3>Top {TOP_ROWS} campaigns by spend</h3>")
+    section.parts.append(
+        table(
+            "mart_spend_periods",
+            SPEND_KEYS,
+            (
+                Column("platform", "Platform", "text"),
+                Column("campaign_name", "Campaign", "text"),
+                *SPEND_COLUMNS,
+            ),
+            campaigns,
+            cur,
+            "No campaign spent in this period.",
+        )
+    )
+    return section
+
+
+KEYWORD_KEYS = ("report_date", "platform", "ad_group_id", "keyword_id")
+
+
+def _keywords(m: Marts, p: Period, cur: str) -> Section:
+    columns = (
+        "platform, campaign_name, ad_group_name, keyword_text, match_type, "
+        "trailing_spend, trailing_clicks, trailing_signups, conversion_rate, "
+        "conversion_rank, is_wasted"
+    )
+    select = f"select report_date, ad_group_id, keyword_id, {columns} from mart_keyword_performance"
+    cut = m.rows(
+        f"{select} where report_date = ? and is_wasted "
+        "order by trailing_spend desc, platform, keyword_id limit ?",
+        p.end,
+        TOP_ROWS,
+    )
+    scale = m.rows(
+        f"{select} where report_date = ? and conversion_rank <= 3 "
+        "and trailing_signups > 0 order by platform, conversion_rank, keyword_id",
+        p.end,
+    )
+    shown = (
+        Column("platform", "Platform", "text"),
+        Column("keyword_text", "Keyword", "text"),
+        Column("match_type", "Match", "text"),
+        Column("trailing_spend", "Spend (window)", "money"),
+        Column("trailing_clicks", "Clicks", "count"),
+        Column("trailing_signups", "Sign-ups", "count"),
+        Column("conversion_rate", "Sign-ups per click", "rate"),
+    )
+    return Section(
+        "Keywords to cut and to scale",
+        f"Search keywords over the trailing window ending {p.end}. Cut: spent over the "
+        "wasted-keyword threshold without a sign-up (is_wasted). Scale: the three best "
+        "converting keywords of each platform.",
+        [
+            "<h3>Cut</h3>",
+            table(
+                "mart_keyword_performance",
+                KEYWORD_KEYS,
+                shown,
+                cut,
+                cur,
+                "No wasted keyword: every keyword over the threshold brought sign-ups.",
+            ),
+            "<h3>Scale</h3>",
+            table(
+                "mart_keyword_performance",
+                KEYWORD_KEYS,
+                (*shown, Column("conversion_rank", "Rank", "count")),
+                scale,
+                cur,
+                "No keyword converted in the window.",
+            ),
+        ],
+    )
+
+
+FUNNEL_KEYS = ("period_unit", "period_start", "funnel_name", "step_number")
+
+
+def _funnels(m: Marts, p: Period, cur: str) -> Section:
+    steps = m.rows(
+        "select period_unit, period_start, funnel_name, funnel_order, step_number, step_label, "
+        "persons, conversion_from_start, conversion_from_previous from mart_funnel_periods "
+        "where period_unit = ? and period_start = ? order by funnel_name, step_number",
+        p.unit,
+        p.start,
+    )
+    section = Section(
+        "Funnels",
+        "Persons who entered each funnel in this period and how far they got (cohorts still "
+        "inside their conversion window can still convert).",
+    )
+    names = sorted({s["funnel_name"] for s in steps})
+    if not names:
+        section.parts.append('<p class="empty">No one entered a funnel in this period.</p>')
+    for name in names:
+        rows = [s for s in steps if s["funnel_name"] == name]
+        for r in rows:
+            r["step"] = f"{r['step_number']}. {r['step_label']}"
+        svg = charts.bars(
+            rows,
+            "step",
+            "persons",
+            sort=[r["step"] for r in rows],
+            title=f"{name} ({rows[0]['funnel_order']})",
+        )
+        section.parts.append(
+            chart_block(svg, "mart_funnel_periods", FUNNEL_KEYS, ["persons"], rows)
+        )
+        section.parts.append(
+            table(
+                "mart_funnel_periods",
+                FUNNEL_KEYS,
+                (
+                    Column("step", "Step", "text"),
+                    Column("persons", "Persons", "count"),
+                    Column("conversion_from_start", "From start", "rate"),
+                    Column("conversion_from_previous", "From previous", "rate"),
+                ),
+                rows,
+                cur,
+                "",
+            )
+        )
+    return section
+
+
+RETENTION_KEYS = ("definition_name", "acquisition_channel", "period_number")
+
+
+def _retention(m: Marts, p: Period, cur: str) -> Section:
+    curves = m.rows(
+        "select definition_name, period_unit, acquisition_channel, period_number, cohorts, "
+        "cohort_size, retained_persons, retention_rate from mart_retention_curves "
+        "order by definition_name, acquisition_channel, period_number"
+    )
+    section = Section(
+        "Retention by acquisition channel",
+        "Each point: the share of a cohort still active N periods after it started, over all "
+        "cohorts observed that far (as published).",
+    )
+    for name in sorted({c["definition_name"] for c in curves}):
+        rows = [c for c in curves if c["definition_name"] == name]
+        svg = charts.lines(
+            rows,
+            "period_number",
+            "retention_rate",
+            color="acquisition_channel",
+            x_type="O",
+            y_format=".0%",
+            title=f"{name}: retained by {rows[0]['period_unit']}",
+        )
+        section.parts.append(
+            chart_block(svg, "mart_retention_curves", RETENTION_KEYS, ["retention_rate"], rows)
+        )
+    if not curves:
+        section.parts.append('<p class="empty">No complete retention period yet.</p>')
+    return section
+
+
+CONTENT_KEYS = ("period_unit", "period_start", "content_id")
+
+
+def _content(m: Marts, p: Period, cur: str) -> Section:
+    rows = m.rows(
+        "select period_unit, period_start, content_id, content_platform, author, title, views, "
+        "engagement_rate, app_views, new_users_attributed, signups_attributed, "
+        "activated_attributed from mart_content_periods where period_unit = ? "
+        "and period_start = ? order by signups_attributed desc, views desc, content_id limit ?",
+        p.unit,
+        p.start,
+        TOP_ROWS,
+    )
+    return Section(
+        "Content that worked",
+        "Top items by the sign-ups they brought (utm_content, else the first item viewed "
+        "before signing up), then by views.",
+        [
+            table(
+                "mart_content_periods",
+                CONTENT_KEYS,
+                (
+                    Column("title", "Title", "text"),
+                    Column("content_platform", "Platform", "text"),
+                    Column("author", "Author", "text"),
+                    Column("views", "Views", "count"),
+                    Column("engagement_rate", "Engagement", "rate"),
+                    Column("signups_attributed", "Sign-ups", "count"),
+                    Column("activated_attributed", "Activated", "count"),
+                ),
+                rows,
+                cur,
+                "No content activity in this period.",
+            )
+        ],
+    )
+
+
+ANOMALY_KEYS = ("report_date", "kpi", "dimension", "dimension_value")
+
+
+def _anomalies(m: Marts, p: Period, cur: str) -> Section:
+    flagged = m.rows(
+        "select report_date, kpi, unit, dimension, dimension_value, value, expected, "
+        "relative_change, robust_z from mart_kpi_anomalies where is_anomaly "
+        "and report_date between ? and ? order by report_date, abs(relative_change) desc, kpi, "
+        "dimension, dimension_value",
+        p.start,
+        p.end,
+    )
+    section = Section(
+        "Anomalies",
+        "Complete days whose value is far from the same weekday of the previous weeks "
+        "(median and robust z-score; rule in mart_kpi_anomalies).",
+    )
+    if not flagged:
+        section.parts.append('<p class="empty">Nothing unusual: no KPI left its usual range.</p>')
+        return section
+    for r in flagged:
+        r["series"] = f"{r['kpi']} · {r['dimension']} {r['dimension_value']}"
+    section.parts.append(
+        '<div class="scroll"><table><thead><tr><th>Day</th><th>KPI</th><th class="num">Value'
+        '</th><th class="num">Expected</th><th class="num">Change</th><th class="num">z</th>'
+        "</tr></thead><tbody>"
+        + "".join(
+            f"<tr><td>{r['report_date']}</td><td>{html.escape(r['series'])}</td>"
+            + "".join(
+                f'<td class="num">{figure("mart_kpi_anomalies", col, {k: r[k] for k in ANOMALY_KEYS}, r[col], kind, cur)}</td>'  # noqa: E501
+                for col, kind in (
+                    ("value", r["unit"]),
+                    ("expected", r["unit"]),
+                    ("relative_change", "change"),
+                    ("robust_z", "z"),
+                )
+            )
+            + "</tr>"
+            for r in flagged
+        )
+        + "</tbody></table></div>"
+    )
+    for r in flagged[:ANOMALY_CHARTS]:
+        history = m.rows(
+            "select report_date, kpi, dimension, dimension_value, value, expected "
+            "from mart_kpi_anomalies where kpi = ? and dimension = ? and dimension_value = ? "
+            "and report_date between ? and ? order by report_date",
+            r["kpi"],
+            r["dimension"],
+            r["dimension_value"],
+            r["report_date"] - timedelta(days=34),
+            r["report_date"],
+        )
+        svg = charts.lines(
+            history,
+            "report_date",
+            "value",
+            dashed="expected",
+            title=f"{r['series']} (dashed: expected)",
+        )
+        section.parts.append(
+            chart_block(svg, "mart_kpi_anomalies", ANOMALY_KEYS, ["value", "expected"], history)
+        )
+    return section
+
+
+def _data_health(m: Marts, published: dict[str, Any], cur: str) -> Section:
+    until = published["published_at"].date()
+    since = until - timedelta(days=6)
+    deliveries = m.rows(
+        "select delivery_date, family, source_name, files, files_loaded, files_held, "
+        "files_rejected, rows_in, rows_loaded, rows_quarantined from mart_data_health_daily "
+        "where delivery_date between ? and ? order by delivery_date desc, family, source_name",
+        since,
+        until,
+    )
+    held = m.rows(
+        "select quarantine_date, family, source_file, rule, quarantined_rows, example_reason "
+        "from mart_quarantine_daily where quarantine_date between ? and ? "
+        "order by quarantined_rows desc, source_file, rule limit 20",
+        since,
+        until,
+    )
+    late = m.rows(
+        "select family, source_name, files, last_delivery_at, hours_behind, is_late "
+        "from mart_source_freshness where is_late order by hours_behind desc"
+    )
+    published_text = (
+        f"Built from publish <code>{html.escape(str(published['run_id']))}</code> "
+        f"at {published['published_at']:%Y-%m-%d %H:%M} UTC."
+    )
+    return Section(
+        "Data health",
+        f"{published_text} Deliveries from {since} to {until} (the week up to the publish).",
+        [
+            table(
+                "mart_data_health_daily",
+                ("delivery_date", "family", "source_name"),
+                (
+                    Column("delivery_date", "Day", "text"),
+                    Column("source_name", "Source", "text"),
+                    Column("files", "Files", "count"),
+                    Column("files_loaded", "Loaded", "count"),
+                    Column("files_held", "Held", "count"),
+                    Column("files_rejected", "Rejected", "count"),
+                    Column("rows_in", "Rows in", "count"),
+                    Column("rows_quarantined", "Rows held back", "count"),
+                ),
+                deliveries,
+                cur,
+                "No file arrived in the week before the publish.",
+            ),
+            "<h3>Held back, and why</h3>",
+            table(
+                "mart_quarantine_daily",
+                ("quarantine_date", "family", "source_file", "rule"),
+                (
+                    Column("source_file", "File", "text"),
+                    Column("rule", "Rule", "text"),
+                    Column("quarantined_rows", "Rows", "count"),
+                    Column("example_reason", "Example", "text"),
+                ),
+                held,
+                cur,
+                "Nothing held back.",
+            ),
+            "<h3>Late sources</h3>",
+            table(
+                "mart_source_freshness",
+                ("source_name",),
+                (
+                    Column("source_name", "Source", "text"),
+                    Column("last_delivery_at", "Last delivery (UTC)", "text"),
+                    Column("hours_behind", "Hours behind", "count"),
+                ),
+                late,
+                cur,
+                "Every source is up to date.",
+            ),
+        ],
+    )
+
+
+# ------------------------------------------------------------------------ the page
+
+CSS = """
+:root{color-scheme:light dark;--fg:#0f172a;--muted:#64748b;--bg:#fff;--card:#f8fafc;
+--line:#e2e8f0;--good:#15803d;--bad:#b91c1c}
+@media (prefers-color-scheme:dark){:root{--fg:#e2e8f0;--muted:#94a3b8;--bg:#0f172a;
+--card:#1e293b;--line:#334155;--good:#4ade80;--bad:#f87171}
+figure.chart svg{background:#fff;border-radius:6px}}
+*{box-sizing:border-box}body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,
+"PingFang SC","Microsoft YaHei",sans-serif;color:var(--fg);background:var(--bg);margin:0}
+main{max-width:980px;margin:0 auto;padding:16px}header p,.intro{color:var(--muted)}
+h1{font-size:1.5em;margin:.2em 0}h2{margin-top:1.6em;border-bottom:1px solid var(--line);
+padding-bottom:.2em}h3{font-size:1em;margin:1.2em 0 .4em}
+nav a{margin-right:1em}.cards{display:grid;grid-template-columns:repeat(auto-fill,
+minmax(140px,1fr));gap:8px}.card{background:var(--card);border:1px solid var(--line);
+border-radius:8px;padding:8px 10px}.card .label{color:var(--muted);font-size:.85em}
+.card .value{font-size:1.35em;font-weight:600}.change{font-size:.8em;color:var(--muted)}
+.change.good .fig:first-child{color:var(--good)}.change.bad .fig:first-child{color:var(--bad)}
+.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.9em}
+th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+figure.chart{margin:12px 0}figure.chart svg{max-width:100%;height:auto}
+.empty{color:var(--muted);font-style:italic}code{font-size:.9em}
+"""
+
+
+def _page(title: str, header: str, body: str) -> str:
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
+        f"<body><main><header>{header}</header>{body}</main></body></html>"
+    )
+
+
+def render(
+    period: Period, sections: Iterable[Section], published: dict[str, Any], currency: str
+) -> str:
+    body = "".join(
+        f"<section><h2>{html.escape(s.title)}</h2>"
+        + (f'<p class="intro">{s.intro}</p>' if s.intro else "")
+        + "".join(s.parts)
+        + "</section>"
+        for s in sections
+    )
+    header = (
+        f'<nav><a href="../index.html">All reports</a></nav>'
+        f"<h1>growthops {'daily' if period.unit == 'day' else 'weekly'} report</h1>"
+        f"<p>{html.escape(period.label)} · money in {html.escape(currency)} · "
+        f"published {published['published_at']:%Y-%m-%d %H:%M} UTC</p>"
+    )
+    return _page(f"growthops {period.unit} report {period.start}", header, body)
+
+
+def report_path(cfg: Settings, period: Period) -> Path:
+    return cfg.reports_dir / period.unit / f"{period.start.isoformat()}.html"
+
+
+def _write(path: Path, text: str) -> None:
+    """Atomically: a reader (a browser, a web server) never sees half a page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def write_index(cfg: Settings) -> Path:
+    """reports/index.html: every report written, newest first, by period."""
+    parts = []
+    for unit in PERIOD_UNITS:
+        pages = sorted((cfg.reports_dir / unit).glob("*.html"), reverse=True)
+        links = "".join(
+            f'<li><a href="{unit}/{html.escape(p.name)}">{html.escape(p.stem)}</a></li>'
+            for p in pages
+        )
+        title = "Daily" if unit == "day" else "Weekly (by the Monday that starts the week)"
+        parts.append(f"<section><h2>{title}</h2><ul>{links or '<li>none yet</li>'}</ul></section>")
+    index = cfg.reports_dir / "index.html"
+    _write(index, _page("growthops reports", "<h1>growthops reports</h1>", "".join(parts)))
+    return index
+
+
+def build_report(cfg: Settings, unit: str = "day", on: date | None = None) -> Path:
+    """Write the report of the period (`unit` day | week) holding `on`, or of the latest
+    complete period; update the index; return the report's path."""
+    marts = Marts(cfg)
+    try:
+        period = resolve_period(marts, unit, on)
+        [published] = marts.rows("select run_id, published_at from publication")
+        cur = cfg.reporting_currency
+        sections = [
+            _headline(marts, period, cur),
+            _anomalies(marts, period, cur),
+            _spend(marts, period, cur),
+            _keywords(marts, period, cur),
+            _funnels(marts, period, cur),
+            _retention(marts, period, cur),
+            _content(marts, period, cur),
+            _data_health(marts, published, cur),
+        ]
+    finally:
+        marts.close()
+    path = report_path(cfg, period)
+    _write(path, render(period, sections, published, cur))
+    write_index(cfg)
+    log.info("report: %s", path)
+    return path
+
+
+def latest_reports(cfg: Settings) -> list[Path]:
+    """The daily and weekly report of the latest complete periods (what a publish writes)."""
+    return [build_report(cfg, unit) for unit in PERIOD_UNITS]
+
+
+# ------------------------------------------------------------------------ the terminal
+
+
+def summary(cfg: Settings, unit: str = "week") -> str:
+    """The headline of the latest complete period, as `make run` prints it."""
+    marts = Marts(cfg)
+    try:
+        period = resolve_period(marts, unit, None)
+        rows = {
+            r["kpi"]: r
+            for r in marts.rows(
+                "select kpi, value, relative_change from mart_kpi_periods "
+                "where period_unit = ? and period_start = ?",
+                unit,
+                period.start,
+            )
+        }
+        flagged = marts.rows(
+            "select report_date, kpi, dimension, dimension_value, value, expected "
+            "from mart_kpi_anomalies where is_anomaly and report_date between ? and ? "
+            "order by report_date",
+            period.start,
+            period.end,
+        )
+    finally:
+        marts.close()
+    lines = [f"{period.label}:"]
+    for kpi, label, kind, _ in HEADLINE:
+        if kpi in rows:
+            r = rows[kpi]
+            change = fmt(r["relative_change"], "change") if r["relative_change"] is not None else ""
+            lines.append(
+                f"  {label:<14} {fmt(r['value'], kind, cfg.reporting_currency):>16}  {change}"
+            )
+    for a in flagged:
+        lines.append(
+            f"  anomaly: {a['report_date']} {a['kpi']} {a['dimension']} "
+            f"{a['dimension_value']}: {a['value']:,.2f} (expected {a['expected']:,.2f})"
+        )
+    return "\n".join(lines)

@@ -370,16 +370,32 @@ def _last_publication(cfg: Settings) -> tuple[dict[str, int], tuple[str, str] | 
     return json.loads(row[0]), (row[1], row[2])
 
 
-def mart_areas(cfg: Settings) -> dict[str, str]:
-    """mart -> its business area (its folder under models/marts/), from the manifest of the
-    dbt build this publish follows."""
+def _mart_nodes(cfg: Settings) -> dict[str, dict[str, Any]]:
+    """mart -> its node in the manifest of the dbt build this publish follows."""
     target, _ = dbt_paths(cfg)
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     return {
-        node["name"]: node["fqn"][2]
+        node["name"]: node
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model" and node["fqn"][1] == "marts"
     }
+
+
+def _sql_text(text: str) -> str:
+    """A string literal (COMMENT ON takes no parameters); the text is the project's own docs."""
+    return "'" + " ".join(text.split()).replace("'", "''") + "'"
+
+
+def _comment(con: Any, table: str, node: dict[str, Any]) -> None:
+    """The mart's and its columns' descriptions, where SQL clients and BI tools read them
+    (duckdb_tables(), duckdb_columns(), information_schema ..._comment)."""
+    if node.get("description"):
+        con.execute(f"comment on table main.{table} is {_sql_text(node['description'])}")
+    for column, spec in node.get("columns", {}).items():
+        if spec.get("description"):
+            con.execute(
+                f"comment on column main.{table}.{column} is {_sql_text(spec['description'])}"
+            )
 
 
 def published_counts(cfg: Settings) -> dict[str, int]:
@@ -463,11 +479,12 @@ def _copy_marts(
     tables = [r[0] for r in con.execute(
         "select table_name from duckdb_tables() where database_name = 'pipeline' "
         "and schema_name = 'marts' order by 1").fetchall()]  # fmt: skip
-    areas = mart_areas(cfg)
+    nodes = _mart_nodes(cfg)
     for table in tables:
         con.execute(f"create table main.{table} as select * from pipeline.marts.{table}")
+        _comment(con, table, nodes[table])
         rows = con.execute(f"select count(*) from main.{table}").fetchone()[0]
-        families.setdefault(assets.mart_area_asset(areas[table]), {})[table] = rows
+        families.setdefault(assets.mart_area_asset(nodes[table]["fqn"][2]), {})[table] = rows
     con.execute(
         "create table main.publication as select ? as run_id, ? as published_at, ? as tables, "
         "? as reporting_timezone, ? as reporting_currency",
@@ -476,6 +493,13 @@ def _copy_marts(
     )  # fmt: skip
     con.execute("detach pipeline")
     con.execute("checkpoint")
+
+
+# Marts about the deliveries themselves (when files came, what the door held back): two
+# pipelines that load the same data in different deliveries differ here by design, so
+# comparisons of marts (floor vs pipeline, a fault run vs the clean run) leave them out.
+DELIVERY_MARTS = frozenset({"mart_data_health_daily", "mart_quarantine_daily",
+                            "mart_source_freshness"})  # fmt: skip
 
 
 # ------------------------------------------------------------------------ run log

@@ -40,7 +40,7 @@ def test_the_floor_builds_every_mart_equal_to_the_pipeline(clean_run, tmp_path: 
     # the demo world's cut-off uploads cannot be read: skipped like the loader rejects them
     assert timings.app_files_skipped, "the demo world has truncated uploads"
     checks = compare.compare_databases(settings_for(clean_run.root).serving_db, cfg.pipeline_db)
-    assert len(checks) == 8
+    assert set(checks) == set(clean_run.marts)  # the marts about deliveries left out
     assert compare.mismatches({"floor": checks}) == []
     assert all(d["rows"] > 0 for d in checks.values())
 

@@ -37,7 +37,7 @@ from growthops.runner import run_dags
 
 pytestmark = [pytest.mark.faults, pytest.mark.faults_full]
 
-LATE_DAY = "2026-06-11"  # the world's last day is 2026-06-14
+LATE_DAY = "2026-06-11"  # the world's last day is 2026-06-28
 STARTUP_SECONDS = 180  # a DAG process reaching a given point: Airflow + GX imports, dbt
 
 

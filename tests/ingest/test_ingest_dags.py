@@ -273,41 +273,41 @@ def test_unreadable_files_are_quarantined_whole_while_the_rest_of_the_run_loads(
     app_dir.mkdir(parents=True, exist_ok=True)
     google_dir.mkdir(parents=True, exist_ok=True)
     event = {"type": "track", "event": "Application Opened", "anonymousId": "a", "properties": {},
-             "timestamp": "2026-06-20T01:00:00.000Z", "sentAt": "2026-06-20T01:00:00.100Z",
-             "receivedAt": "2026-06-20T01:00:00.200Z"}  # fmt: skip
+             "timestamp": "2026-07-20T01:00:00.000Z", "sentAt": "2026-07-20T01:00:00.100Z",
+             "receivedAt": "2026-07-20T01:00:00.200Z"}  # fmt: skip
     lines = [json.dumps({**event, "messageId": f"late-{i}"}) for i in range(50)]
     whole = gzip.compress(("\n".join(lines) + "\n").encode())
-    (app_dir / "segment_2026-06-20T01.ndjson.gz").write_bytes(whole)
-    (app_dir / "segment_2026-06-20T02.ndjson.gz").write_bytes(whole[: len(whole) // 2])
+    (app_dir / "segment_2026-07-20T01.ndjson.gz").write_bytes(whole)
+    (app_dir / "segment_2026-07-20T02.ndjson.gz").write_bytes(whole[: len(whole) // 2])
     header = "segments.date,customer.id,customer.descriptive_name,customer.currency_code,customer.time_zone,campaign.id,campaign.name,ad_group.id,ad_group.name,ad_group_criterion.criterion_id,ad_group_criterion.keyword.text,ad_group_criterion.keyword.match_type,metrics.impressions,metrics.clicks,metrics.cost_micros,metrics.conversions,metrics.conversions_value"
     gbk = (
-        header + "\n2026-06-20,1,习惯星球,USD,UTC,1,品牌,2,组,3,习惯,EXACT,10,1,1000000,0,0\n"
+        header + "\n2026-07-20,1,习惯星球,USD,UTC,1,品牌,2,组,3,习惯,EXACT,10,1,1000000,0,0\n"
     ).encode("gbk")
-    (google_dir / "google_ads_keyword_report_2026-06-20.csv").write_bytes(gbk)
-    good = (header + "\n2026-06-21,1,A,USD,UTC,1,Brand,2,G,3,kw,EXACT,10,1,1000000,0,0\n").encode()
-    (google_dir / "google_ads_keyword_report_2026-06-21.csv").write_bytes(good)
+    (google_dir / "google_ads_keyword_report_2026-07-20.csv").write_bytes(gbk)
+    good = (header + "\n2026-07-21,1,A,USD,UTC,1,Brand,2,G,3,kw,EXACT,10,1,1000000,0,0\n").encode()
+    (google_dir / "google_ads_keyword_report_2026-07-21.csv").write_bytes(good)
 
     results = run_dags(["ingest_channel", "ingest_app"])
     assert [r.state for r in results] == ["success", "success"]
     delivered = {
-        "app/segment_2026-06-20T01.ndjson.gz",
-        "app/segment_2026-06-20T02.ndjson.gz",
-        "channel/google_ads/google_ads_keyword_report_2026-06-20.csv",
-        "channel/google_ads/google_ads_keyword_report_2026-06-21.csv",
+        "app/segment_2026-07-20T01.ndjson.gz",
+        "app/segment_2026-07-20T02.ndjson.gz",
+        "channel/google_ads/google_ads_keyword_report_2026-07-20.csv",
+        "channel/google_ads/google_ads_keyword_report_2026-07-21.csv",
     }
     status = {
         f: s
         for f, s in _q("select source_file, status from raw.ingest_manifest")
-        if f in delivered  # the demo world's own late hours may reach 06-20 too
+        if f in delivered  # the demo world (to 06-28) has files of its own
     }
     assert status == {
-        "app/segment_2026-06-20T01.ndjson.gz": "loaded",
-        "app/segment_2026-06-20T02.ndjson.gz": "rejected",
-        "channel/google_ads/google_ads_keyword_report_2026-06-20.csv": "rejected",
-        "channel/google_ads/google_ads_keyword_report_2026-06-21.csv": "loaded",
+        "app/segment_2026-07-20T01.ndjson.gz": "loaded",
+        "app/segment_2026-07-20T02.ndjson.gz": "rejected",
+        "channel/google_ads/google_ads_keyword_report_2026-07-20.csv": "rejected",
+        "channel/google_ads/google_ads_keyword_report_2026-07-21.csv": "loaded",
     }
     reason = _q(
-        "select reason from raw.ingest_manifest where source_file like '%report_2026-06-20.csv'"
+        "select reason from raw.ingest_manifest where source_file like '%report_2026-07-20.csv'"
     )[0][0]
     assert "not valid UTF-8" in reason and "GBK" in reason
     assert _q("select count(*) from raw.app_events where message_id like 'late-%'")[0][0] == 50

@@ -31,6 +31,7 @@ def write_truth(truth: Truth, truth_dir: Path) -> None:
         "malformed_message_ids": truth.malformed_message_ids,
         "held_order_message_ids": truth.held_order_message_ids,
         "implausible_time_message_ids": truth.implausible_time_message_ids,
+        "anomalies": truth.anomalies,
         "persons": len(truth.persons),
     }
     (truth_dir / "truth.json").write_text(json.dumps(summary, indent=1, default=str))

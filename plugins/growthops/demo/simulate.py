@@ -60,6 +60,8 @@ _EVENT_DIRT = ("duplicate_event", "late_event", "clock_skew", "malformed_row", "
 # Real exports come at a finer grain than the canonical one: Google keyword rows segmented by
 # device, Meta insights at ad level (3 ads per ad set). Shares of a unit's day per row.
 GOOGLE_DEVICES = (("MOBILE", 6), ("DESKTOP", 3), ("TABLET", 1))
+SPIKE_PLATFORM = "meta_ads"  # the platform of the runaway bid (Truth.anomalies)
+SPIKE_CPC_FACTOR = 4.0
 META_ADS_PER_SET = (5, 3, 2)
 # Order prices by the currency a person pays in (China's app stores charge CNY).
 PRICES = {"USD": (0.99, 4.99, 9.99, 29.99), "CNY": (6, 30, 68, 198), "HKD": (8, 38, 78, 238)}
@@ -133,6 +135,8 @@ class Truth:
     held_order_message_ids: list[str] = field(default_factory=list)
     # events whose device time is implausible: the pipeline places them at receivedAt
     implausible_time_message_ids: list[str] = field(default_factory=list)
+    # KPI days the world bent on purpose (a runaway bid): what the anomaly check must flag
+    anomalies: list[dict[str, str]] = field(default_factory=list)
 
 
 class _Person:
@@ -223,6 +227,9 @@ class Simulator:
         self.restated_days = set(
             self.shape_rng.sample(range(config.scale.days), self._dirt_count(config.scale.days))
         )
+        # A runaway Meta bid three days before the end (cost per click x SPIKE_CPC_FACTOR for a
+        # day), once the world has two earlier weeks of the same weekday to compare it with.
+        self.spike_day = config.scale.days - 3 if config.scale.days >= 17 else None
 
     # ---------------------------------------------------------------- helpers
     def _dirt_count(self, n: int) -> int:
@@ -286,12 +293,18 @@ class Simulator:
             defaultdict(list)
         )
         weekday = 1.0 if day.weekday() < 5 else 0.8
+        if i == self.spike_day:
+            self.truth.anomalies.append({"report_date": day.isoformat(), "kpi": "spend",
+                                         "dimension": "platform",
+                                         "dimension_value": SPIKE_PLATFORM})  # fmt: skip
         for unit in self.units:
             if unit.account is META_HK and i not in self.hk_days:
                 continue
             impressions = int(self.np.poisson(unit.daily_impressions * weekday))
             clicks = int(self.np.binomial(impressions, unit.ctr))
             spend = round(clicks * unit.cpc * float(self.np.lognormal(0, 0.08)), 2)
+            if i == self.spike_day and unit.platform == SPIKE_PLATFORM:
+                spend = round(spend * SPIKE_CPC_FACTOR, 2)
             installs = int(self.np.binomial(clicks, unit.install_rate))
             conversions = max(0.0, round(installs * float(self.np.uniform(0.8, 1.1)), 1))
             value = round(conversions * unit.signup_rate * 2.1, 2)

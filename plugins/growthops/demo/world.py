@@ -54,8 +54,9 @@ class Scale:
 
 SCALES: dict[str, Scale] = {
     # events: small ~37k (2 s); 180 days at traffic 0.2 measured 3.34M events, so medium
-    # (1.2) ~20M and large (6.0) ~100M: events scale linearly with traffic.
-    "small": Scale("small", days=14, traffic=0.1),
+    # (1.2) ~20M and large (6.0) ~100M: events scale linearly with traffic (and days). small
+    # has four weeks: the anomaly check compares a day with the same weekday of earlier weeks.
+    "small": Scale("small", days=28, traffic=0.05),
     "medium": Scale("medium", days=180, traffic=1.2),
     "large": Scale("large", days=180, traffic=6.0),
 }

@@ -332,7 +332,8 @@ def _fx_rate_available(
     con: duckdb.DuckDBPyConnection, batch: pd.DataFrame, table: str
 ) -> pd.Series:
     """Per row: True when its currency has a rate on or before its date, False when not,
-    None when the row carries no money or no currency (a rule of its own)."""
+    None when the row carries no money, no currency or no date (each a rule of its own: a
+    row whose timestamp is unreadable is held for that, not for a missing rate)."""
     currency, day, amount = MONEY_COLUMNS[table]
     first_rate = dict(
         con.execute(
@@ -342,7 +343,8 @@ def _fx_rate_available(
     first_rate["USD"] = date(1900, 1, 1)  # the feed is USD per unit: USD is 1 on every date
     first = pd.to_datetime(batch[currency].map(first_rate))
     available = first.notna() & (pd.to_datetime(batch[day]).dt.normalize() >= first)
-    return available.astype(object).where(batch[amount].notna() & batch[currency].notna(), None)
+    applies = batch[amount].notna() & batch[currency].notna() & batch[day].notna()
+    return available.astype(object).where(applies, None)
 
 
 def _gate(

@@ -1,0 +1,49 @@
+"""growthops report DAGs (Airflow 3.3): the ops report on a clock.
+
+The transform DAG writes the daily and weekly report after every publish; these two write
+them on a schedule too, so the morning's report exists even when nothing new arrived
+overnight. Thin on purpose: the logic is growthops.report.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import CronTriggerTimetable, dag, task
+
+from growthops.config import settings
+
+DOC = """
+### The ops report, {unit}ly
+
+Writes `data/reports/{unit}/<period start>.html` (self-contained: charts inline, opens
+offline and on a phone) for the latest complete {unit}, and `data/reports/index.html`.
+Every figure is read from the published marts. Also: `growthops report --period {unit}
+[--date D]`, and the transform DAG's `report` task after every publish.
+"""
+
+
+def report_dag(unit: str, cron: str) -> None:
+    @dag(
+        dag_id=f"report_{unit}ly" if unit == "week" else "report_daily",
+        schedule=CronTriggerTimetable(cron, timezone=settings().reporting_timezone),
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        default_args={"execution_timeout": settings().task_timeout},
+        tags=["growthops", "report"],
+        doc_md=DOC.format(unit=unit),
+    )
+    def build():
+        @task
+        def write_report() -> str:
+            from growthops.report import build_report
+
+            return str(build_report(settings(), unit))
+
+        write_report()
+
+    build()
+
+
+report_dag("day", "0 7 * * *")  # 07:00 in the reporting time zone, every day
+report_dag("week", "30 7 * * 1")  # 07:30 on Mondays: the week that ended on Sunday
