@@ -10,7 +10,7 @@ UV_VERSION := 0.13.8
 
 export GROWTHOPS_HOME ?= $(CURDIR)
 
-.PHONY: help install run up test test-faults test-all bench bench-large lint format lock clean
+.PHONY: help install run up docs test test-faults test-all bench bench-large lint format lock clean
 
 help:
 	@echo "make run    - install (first time) and run the main job on demo data"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench  - benchmark on the medium world (~20M events): pipeline, floor, pandas -> BENCHMARKS.md"
 	@echo "make bench-large - full pipeline on the large world (~100M events) -> BENCHMARKS.md"
 	@echo "make up     - Airflow standalone on http://localhost:8080 (DAGs unpaused, event-driven)"
+	@echo "make docs   - dbt docs (marts, columns, lineage) on http://localhost:8081"
 	@echo "make lint   - ruff + sqlfluff"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
 	@echo "make clean  - remove generated data (keeps .venv)"
@@ -39,6 +40,9 @@ run: $(STAMP)
 
 up: $(STAMP)
 	$(VENV)/bin/growthops up
+
+docs: $(STAMP)
+	$(VENV)/bin/growthops docs --port 8081
 
 # make test leaves out the slowest fault tests (make test-faults runs the whole fault suite)
 test: $(STAMP)

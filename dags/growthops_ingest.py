@@ -7,7 +7,13 @@ parsing this file stays cheap. One DAG per family: ingest_channel, ingest_app, i
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+from airflow.sdk import (
+    AssetOrTimeSchedule,
+    CronTriggerTimetable,
+    dag,
+    get_current_context,
+    task,
+)
 
 from growthops import assets
 from growthops.airflow_env import DUCKDB_POOL
@@ -32,7 +38,8 @@ transaction; the file moves to `archive/` or, rejected whole, to `quarantine/` w
 `.reason.txt`. `rows_in = rows_loaded + rows_quarantined` for every file.
 
 **Emits** asset `raw_{family}` with `extra` = files / rows / rows_quarantined, which
-schedules the transform. A run with nothing pending is *skipped* (no asset event).
+schedules the transform. A run with nothing pending, or whose files changed no row (all
+duplicates, rejected, held, or empty), is *skipped*: no asset event, no transform.
 
 Runs in pool `{pool}` (one slot): DuckDB allows one writer per file.
 """
@@ -76,6 +83,13 @@ def build_ingest_dag(family: str):
             print(report.summary())
             if not report.files:
                 raise AirflowSkipException(f"nothing pending in landing/{family}/")
+            if not report.changed_raw:
+                # the outcome stays readable (XCom), but no raw_{family} event: no transform
+                get_current_context()["ti"].xcom_push(key="return_value", value=report.extra())
+                raise AirflowSkipException(
+                    f"{len(report.files)} files, no row loaded or replaced (duplicates, "
+                    f"rejected or held): nothing new for the transform"
+                )
             outlet_events[raw_asset].extra = report.extra()
             return report.extra()
 

@@ -36,9 +36,14 @@ def report_dag(unit: str, cron: str) -> None:
     def build():
         @task
         def write_report() -> str:
-            from growthops.report import build_report
+            from airflow.sdk.exceptions import AirflowSkipException
 
-            return str(build_report(settings(), unit))
+            from growthops.report import NothingToReportError, build_report
+
+            try:
+                return str(build_report(settings(), unit))
+            except NothingToReportError as exc:  # nothing ingested yet
+                raise AirflowSkipException(str(exc)) from exc
 
         write_report()
 

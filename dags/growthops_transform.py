@@ -152,9 +152,14 @@ def transform():
 
     @task
     def report() -> list[str]:
-        from growthops.report import latest_reports
+        from airflow.sdk.exceptions import AirflowSkipException
 
-        paths = [str(p) for p in latest_reports(settings())]
+        from growthops.report import NothingToReportError, latest_reports
+
+        try:
+            paths = [str(p) for p in latest_reports(settings())]
+        except NothingToReportError as exc:  # an empty warehouse: nothing to say yet
+            raise AirflowSkipException(str(exc)) from exc
         print("\n".join(paths))
         return paths
 

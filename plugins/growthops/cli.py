@@ -140,15 +140,18 @@ def _run(args: argparse.Namespace, cfg: Settings) -> int:
     log_path = cfg.data_root / "logs" / "make_run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     print(f"  (task logs: {log_path})", flush=True)
+    terminal = sys.stdout
+
+    def progress(line: str) -> None:
+        print(line, file=terminal, flush=True)
+
     with (
         log_path.open("a") as log,
         contextlib.redirect_stdout(log),
         contextlib.redirect_stderr(log),
     ):
-        results = run_dags(dags, cfg)
+        results = run_dags(dags, cfg, progress=progress)
     failed = [r for r in results if r.state != "success"]
-    for r in results:
-        print(f"  {r.dag_id:<16} {r.state:<8} {r.seconds:5.1f}s")
     print()
     print(_warehouse_summary(cfg))
     if cfg.serving_db.exists():
@@ -304,6 +307,25 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    """dbt docs of the project, generated against this data root's warehouse and served."""
+    import subprocess
+
+    from growthops.dbt import dbt_command, dbt_environment, run_dbt
+
+    cfg = settings()
+    generated = run_dbt(["docs", "generate"], cfg)
+    if not generated.success:
+        print(f"growthops docs: dbt docs generate failed: {generated.output.strip().splitlines()[-1]}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    print(f"dbt docs on http://localhost:{args.port} (Ctrl-C stops)", flush=True)
+    serve = dbt_command(cfg, ["docs", "serve", "--port", str(args.port), "--no-browser"])
+    with contextlib.suppress(KeyboardInterrupt):
+        subprocess.run(serve, env=dbt_environment(cfg), check=False)
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from growthops.report import ReportError, build_report
 
@@ -445,6 +467,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="a day in the period (YYYY-MM-DD); default: the latest complete period",
     )
     rep.set_defaults(func=cmd_report)
+
+    docs = sub.add_parser("docs", help="generate and serve the dbt docs (marts, columns, lineage)")
+    docs.add_argument("--port", type=int, default=8081, help="8080 is Airflow's")
+    docs.set_defaults(func=cmd_docs)
 
     cfg = sub.add_parser("config", help="print the effective settings")
     cfg.set_defaults(func=cmd_config)

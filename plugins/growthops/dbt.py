@@ -73,13 +73,10 @@ def dbt_paths(cfg: Settings) -> tuple[Path, Path]:
     return base / "target", base / "logs"
 
 
-def run_dbt(
-    args: list[str], cfg: Settings | None = None, extra_env: dict[str, str] | None = None
-) -> DbtResult:
-    """`dbt <args>` against the pipeline DuckDB of `cfg`; returns per-node results."""
-    cfg = cfg or settings()
+def dbt_environment(cfg: Settings, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment dbt runs in: the profile's settings and this data root's target/."""
     target, logs = dbt_paths(cfg)
-    env = {
+    return {
         **os.environ,
         "GROWTHOPS_HOME": str(cfg.home),
         "GROWTHOPS_DATA_ROOT": str(cfg.data_root),
@@ -92,15 +89,23 @@ def run_dbt(
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         **(extra_env or {}),
     }
+
+
+def dbt_command(cfg: Settings, args: list[str]) -> list[str]:
+    """`dbt <args>` on the project under GROWTHOPS_HOME (this venv's dbt)."""
     dbt = Path(sys.executable).with_name("dbt")
-    command = [
-        str(dbt),
-        *args,
-        "--project-dir",
-        str(cfg.dbt_project_dir),
-        "--profiles-dir",
-        str(cfg.dbt_project_dir),
-    ]
+    project = str(cfg.dbt_project_dir)
+    return [str(dbt), *args, "--project-dir", project, "--profiles-dir", project]
+
+
+def run_dbt(
+    args: list[str], cfg: Settings | None = None, extra_env: dict[str, str] | None = None
+) -> DbtResult:
+    """`dbt <args>` against the pipeline DuckDB of `cfg`; returns per-node results."""
+    cfg = cfg or settings()
+    target, _ = dbt_paths(cfg)
+    env = dbt_environment(cfg, extra_env)
+    command = dbt_command(cfg, args)
     deadline = time.monotonic() + cfg.lock_retry_seconds
     while True:
         # dbt gives up at once on a held DuckDB lock: wait for it here, within the same bound

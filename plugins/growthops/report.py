@@ -50,6 +50,10 @@ class ReportError(RuntimeError):
     """The report cannot be written; the message says why and what to do."""
 
 
+class NothingToReportError(ReportError):
+    """The published marts hold no period yet (nothing has been ingested)."""
+
+
 @dataclass(frozen=True)
 class Period:
     unit: str  # day | week
@@ -224,7 +228,9 @@ def resolve_period(marts: Marts, unit: str, on: date | None) -> Period:
         unit,
     )
     if not periods:
-        raise ReportError("the published marts hold no period yet: run the pipeline on some data")
+        raise NothingToReportError(
+            "the published marts hold no period yet: run the pipeline on some data"
+        )
     if on is not None:
         match = [p for p in periods if p["period_start"] <= on <= p["period_end"]]
         if not match:

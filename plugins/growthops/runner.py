@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -27,17 +27,21 @@ class DagRunResult:
 
 
 def run_dags(
-    dag_ids: list[str], cfg: Settings | None = None, conf: dict[str, Any] | None = None
+    dag_ids: list[str],
+    cfg: Settings | None = None,
+    conf: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[DagRunResult]:
     """Run each DAG once, in order, with dag.test(); returns their states and XCom returns.
 
     Tasks read their settings from the environment, as under the scheduler: for the
     duration of the call the environment holds `cfg`'s settings. `conf` is each run's
-    configuration (its params, e.g. {"full_refresh": True} for the transform).
+    configuration (its params, e.g. {"full_refresh": True} for the transform). `progress`
+    hears one line as each DAG starts and one as it ends.
     """
     cfg = cfg or settings()
     with _environment(cfg.environment()):
-        return _run_dags(dag_ids, cfg, conf)
+        return _run_dags(dag_ids, cfg, conf, progress or (lambda _: None))
 
 
 @contextmanager
@@ -55,7 +59,10 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 def _run_dags(
-    dag_ids: list[str], cfg: Settings, conf: dict[str, Any] | None = None
+    dag_ids: list[str],
+    cfg: Settings,
+    conf: dict[str, Any] | None,
+    progress: Callable[[str], None],
 ) -> list[DagRunResult]:
     airflow_env.apply(cfg)
     airflow_env.prepare_metadata_db()
@@ -70,8 +77,13 @@ def _run_dags(
         if dag is None:
             raise KeyError(f"no DAG {dag_id!r} in {cfg.home / 'dags'}; have {sorted(bag.dag_ids)}")
         started = time.perf_counter()
+        progress(f"  {dag_id:<16} running ...")
         run = dag.test(run_conf=conf)
-        results.append(_result(dag_id, run, time.perf_counter() - started))
+        result = _result(dag_id, run, time.perf_counter() - started)
+        results.append(result)
+        skipped = sorted(t for t, s in result.task_states.items() if s == "skipped")
+        note = f"  (skipped: {', '.join(skipped)})" if skipped else ""
+        progress(f"  {dag_id:<16} {result.state:<8} {result.seconds:5.1f}s{note}")
     logging.getLogger(__name__).info("ran %s", [(r.dag_id, r.state) for r in results])
     return results
 

@@ -426,6 +426,12 @@ def published_settings(cfg: Settings) -> tuple[str, str] | None:
     return recorded[1] if recorded is not None else None
 
 
+# The serving file is written in DuckDB 1.4's storage format, so analysts' tools on older
+# DuckDB builds open it too: the DuckDB CLI on PyPI (duckdb-cli 1.5.6) refuses a file in
+# DuckDB 2.0's own format ("version number 69") and reads this one.
+SERVING_STORAGE = "v1.4.0"
+
+
 def publish(run_id: str, cfg: Settings | None = None) -> dict[str, dict[str, int]]:
     """Copy every mart into a new serving file, then rename it over warehouse/marts.duckdb.
 
@@ -440,7 +446,7 @@ def publish(run_id: str, cfg: Settings | None = None) -> dict[str, dict[str, int
     tmp = cfg.serving_db.with_name(f".publish-{uuid.uuid4().hex[:8]}.duckdb.tmp")
     published_at = datetime.now(UTC).replace(tzinfo=None)
     families: dict[str, dict[str, int]] = {}
-    con = duckdb.connect(str(tmp))
+    con = duckdb.connect(str(tmp), config={"storage_compatibility_version": SERVING_STORAGE})
     try:
         _copy_marts(con, cfg, run_id, published_at, families)
     except BaseException as exc:

@@ -82,7 +82,7 @@ def _same(shown: object, stored: object) -> bool:
 
 @pytest.fixture(scope="module")
 def reported(clean_run, tmp_path_factory: pytest.TempPathFactory):
-    cfg = settings_for(copy_data_root(clean_run.root, tmp_path_factory.mktemp("report")))
+    cfg = settings_for(copy_data_root(clean_run.root, tmp_path_factory.mktemp("report") / "data"))
     truth = json.loads((cfg.demo_truth_dir / "truth.json").read_text())
     [spike] = truth["anomalies"]
     spike_day = date.fromisoformat(spike["report_date"])

@@ -228,6 +228,8 @@ def test_redelivering_every_file_changes_nothing(data_root: Path) -> None:
     results = run_dags(INGEST_DAGS)
     assert [r.state for r in results] == ["success"] * 3
     assert _snapshot() == before
+    # nothing changed raw: each ingest task is skipped, so no raw asset event starts a transform
+    assert [r.task_states[f"{r.dag_id}_files"] for r in results] == ["skipped"] * 3
     outcomes = {r.dag_id: r.returns[f"{r.dag_id}_files"] for r in results}
     assert sum(o["files_duplicate"] for o in outcomes.values()) == len(archived)
     assert not any((cfg.landing_dir).rglob("*.*")), "landing/ must be empty after a run"

@@ -101,6 +101,12 @@ class IngestReport:
     def count(self, *outcomes: str) -> int:
         return sum(1 for f in self.files if f.outcome in outcomes)
 
+    @property
+    def changed_raw(self) -> bool:
+        """Rows were loaded or replaced: there is something new for the transform. A run of
+        duplicates, rejected or held files (or 0-row files) changed nothing."""
+        return self.rows_loaded > 0 or self.count("replaced_previous") > 0
+
     def extra(self) -> dict[str, Any]:
         """What the raw_<family> asset event carries."""
         return {
