@@ -10,7 +10,7 @@ UV_VERSION := 0.13.8
 
 export GROWTHOPS_HOME ?= $(CURDIR)
 
-.PHONY: help install run up docs test test-faults test-all bench bench-large lint format lock clean
+.PHONY: help install run up docs screenshots test test-faults test-all bench bench-large lint format lock clean
 
 help:
 	@echo "make run    - install (first time) and run the main job on demo data"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench-large - full pipeline on the large world (~100M events) -> BENCHMARKS.md"
 	@echo "make up     - Airflow standalone on http://localhost:8080 (DAGs unpaused, event-driven)"
 	@echo "make docs   - dbt docs (marts, columns, lineage) on http://localhost:8081"
+	@echo "make screenshots - the README's screenshots (report, Airflow UI) with headless Chromium"
 	@echo "make lint   - ruff + sqlfluff"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
 	@echo "make clean  - remove generated data (keeps .venv)"
@@ -43,6 +44,10 @@ up: $(STAMP)
 
 docs: $(STAMP)
 	$(VENV)/bin/growthops docs --port 8081
+
+# needs `make run` first (the report) and Chromium (apt-get install chromium)
+screenshots: $(STAMP)
+	$(PY) -m growthops.screenshots
 
 # make test leaves out the slowest fault tests (make test-faults runs the whole fault suite)
 test: $(STAMP)

@@ -90,7 +90,7 @@ def transform():
     def build(stage: str) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from growthops.transform import StageFailedError, build_stage, model_row_counts
+        from growthops.transform import StageFailedError, build_stage
 
         cfg = settings()
         full_refresh = bool(get_current_context()["params"].get("full_refresh"))
@@ -100,12 +100,8 @@ def transform():
             # the UI shows which model or test failed: XCom `failure` and the log
             get_current_context()["ti"].xcom_push(key="failure", value=str(exc))
             raise AirflowFailException(str(exc)) from exc
-        print(result.table())
-        rows = model_row_counts(cfg, result)
-        return {
-            "stage": stage,
-            "nodes": [{**n, "rows": rows.get(n["name"], n["rows"])} for n in result.as_dicts()],
-        }
+        # the per-node table (rows counted for every model) is in this task's log
+        return {"stage": stage, "nodes": result.as_dicts()}
 
     def gate(name: str) -> dict:
         from airflow.sdk.exceptions import AirflowFailException

@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,12 +56,21 @@ def load_suite_json(path: Path) -> dict[str, Any]:
         raise ValueError(f"expectation suite {path} is not valid JSON: {exc}") from exc
 
 
+def _quiet_great_expectations() -> None:
+    """A gate's log is its summary and its failures: GX's own registration chatter and the
+    deprecation warnings of its dependencies are not."""
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module="great_expectations")
+    warnings.filterwarnings("ignore", message=".*condition_parser parameter is deprecated.*")
+    warnings.filterwarnings("ignore", message=".*module 'sre_(constants|parse)' is deprecated.*")
+
+
 @functools.cache
 def _context() -> Any:
+    _quiet_great_expectations()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     return ctx

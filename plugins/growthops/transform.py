@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,8 @@ def build_stage(stage: str, cfg: Settings | None = None, full_refresh: bool = Fa
         if changed:
             raise StageFailedError(changed)
     result = run_dbt([*STAGES[stage], *(["--full-refresh"] if full_refresh else [])], cfg)
+    if result.success:
+        _count_rows(cfg, result)
     log.info("dbt %s:\n%s", stage, result.table())
     if not result.success:
         failed = result.failures()
@@ -562,6 +564,15 @@ def record_run(
              datetime.now(UTC).replace(tzinfo=None), json.dumps(inputs, default=str),
              json.dumps(stages, default=str), json.dumps(gates, default=str), published, failure],
         )  # fmt: skip
+
+
+def _count_rows(cfg: Settings, result: DbtResult) -> None:
+    """Fill each built model's row count in: dbt-duckdb reports none (rows affected)."""
+    counts = model_row_counts(cfg, result)
+    result.results = [
+        replace(node, rows=counts[node.name]) if node.rows is None and node.name in counts else node
+        for node in result.results
+    ]
 
 
 def model_row_counts(cfg: Settings, result: DbtResult) -> dict[str, int]:

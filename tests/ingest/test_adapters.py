@@ -377,3 +377,27 @@ def test_ad_level_and_breakdown_reports_keep_every_row_with_the_ad() -> None:
     }  # fmt: skip
     row = parse_ocean_engine(json.dumps(ocean).encode(), "o.json").rows.iloc[0]
     assert (row["ad_group_id"], row["ad_id"], row["report_date"]) == ("3", "4", date(2026, 6, 1))
+
+
+def _readme_example(heading: str) -> str:
+    """The first fenced block under a README heading: the example a user copies."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index(f"### {heading}") :]
+    return section.split("```", 2)[1].split("\n", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("heading", "folder"),
+    [("Google Ads", "google_ads"), ("Meta Ads", "meta_ads"), ("Baidu SEM", "baidu_sem"),
+     ("Ocean Engine", "ocean_engine")],
+)  # fmt: skip
+def test_the_readmes_examples_load_without_a_warning(heading: str, folder: str) -> None:
+    """A file shaped like the documented example is normal: no row reject, no 'unknown
+    columns' warning (those fired on every normal Google Ads and Baidu file)."""
+    from growthops.ingest.adapters import ADAPTERS
+
+    parsed = ADAPTERS["channel"][folder](_readme_example(heading).encode(), f"channel/{folder}/x")
+    assert parsed.warnings == [] and parsed.rejects == []
+    assert len(parsed.rows) >= 1
