@@ -16,15 +16,25 @@ from growthops.config import settings
 REPORTS_PREFIX = "/growthops-reports"
 
 
-def _reports_app():
+def _reports_app() -> Any:
+    """The reports folder over HTTP, for signed-in users only: a route (a mounted StaticFiles
+    app would skip the app's dependencies, so anyone could read them: a test caught it)."""
     from airflow.api_fastapi.core_api.security import requires_authenticated
-    from fastapi import Depends, FastAPI
-    from fastapi.staticfiles import StaticFiles
+    from fastapi import Depends, FastAPI, HTTPException
+    from fastapi.responses import FileResponse
 
     reports = settings().reports_dir
-    reports.mkdir(parents=True, exist_ok=True)
-    app = FastAPI(title="growthops reports", dependencies=[Depends(requires_authenticated())])
-    app.mount("/", StaticFiles(directory=reports, html=True), name="reports")
+    app = FastAPI(title="growthops reports")
+
+    @app.get("/{path:path}", dependencies=[Depends(requires_authenticated())])
+    def report_file(path: str) -> FileResponse:
+        root = reports.resolve()
+        target = (root / (path or "index.html")).resolve()
+        # inside the reports folder, a regular file: no traversal, no link followed out
+        if not target.is_relative_to(root) or not target.is_file() or target.is_symlink():
+            raise HTTPException(status_code=404, detail="no such report")
+        return FileResponse(target, media_type="text/html" if target.suffix == ".html" else None)
+
     return app
 
 

@@ -51,7 +51,7 @@ class ReportError(RuntimeError):
 
 
 class NothingToReportError(ReportError):
-    """The published marts hold no period yet (nothing has been ingested)."""
+    """Nothing published yet, or the marts hold no period (nothing has been ingested)."""
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,7 @@ class Marts:
 
     def __init__(self, cfg: Settings) -> None:
         if not cfg.serving_db.exists():
-            raise ReportError(
+            raise NothingToReportError(
                 f"no published marts at {cfg.serving_db}: run the pipeline first "
                 f"(`growthops run`, or the transform DAG)"
             )

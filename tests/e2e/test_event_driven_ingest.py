@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import httpx
 import pytest
 from support import AIRFLOW_PASSWORD, Api, assert_ingest_invariants, deliver, free_port, wait_for
 
@@ -173,3 +174,26 @@ def test_dropped_files_reach_the_published_marts_with_per_model_results(
     assert nodes["mart_funnel_conversion"]["status"] == "success"
     assert nodes["int_events_enriched"]["rows"] > 0
     assert all(set(n) >= {"status", "seconds", "rows"} for n in nodes.values())
+
+
+def test_the_ops_reports_are_in_the_ui_for_signed_in_users(
+    airflow: tuple[Api, Settings, Path],
+) -> None:
+    """The growthops plugin: a Browse entry, and the reports the transform wrote, served by
+    the API server to a signed-in user only."""
+    api, cfg, _ = airflow
+    plugins = {p["name"]: p for p in api.get("/plugins")["plugins"]}
+    [view] = plugins["growthops"]["external_views"]
+    assert (view["name"], view["href"], view["category"]) == (
+        "Ops reports", "growthops-reports/index.html", "browse",
+    )  # fmt: skip
+    base = str(api.client.base_url).rstrip("/").removesuffix("/api/v2")
+    wait_for(lambda: (cfg.reports_dir / "index.html").exists(), 300, "a report after a publish")
+    assert httpx.get(f"{base}/growthops-reports/index.html").status_code in (401, 403)
+    page = httpx.get(f"{base}/growthops-reports/index.html",
+                     headers={"Authorization": api.client.headers["Authorization"]})  # fmt: skip
+    assert page.status_code == 200 and "growthops reports" in page.text
+    # nothing outside the reports folder, even signed in
+    outside = httpx.get(f"{base}/growthops-reports/..%2F..%2Fairflow%2Fairflow.cfg",
+                        headers={"Authorization": api.client.headers["Authorization"]})  # fmt: skip
+    assert outside.status_code == 404
