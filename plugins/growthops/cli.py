@@ -150,7 +150,7 @@ def _run(args: argparse.Namespace, cfg: Settings) -> int:
         contextlib.redirect_stdout(log),
         contextlib.redirect_stderr(log),
     ):
-        results = run_dags(dags, cfg, progress=progress)
+        results = run_dags(dags, cfg, progress=progress, transcript=log_path)
     failed = [r for r in results if r.state != "success"]
     print()
     print(_warehouse_summary(cfg))

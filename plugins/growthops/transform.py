@@ -101,7 +101,6 @@ def build_stage(stage: str, cfg: Settings | None = None, full_refresh: bool = Fa
     result = run_dbt([*STAGES[stage], *(["--full-refresh"] if full_refresh else [])], cfg)
     if result.success:
         _count_rows(cfg, result)
-    log.info("dbt %s:\n%s", stage, result.table())
     if not result.success:
         failed = result.failures()
         detail = "; ".join(

@@ -43,6 +43,20 @@ def test_run_on_a_loaded_warehouse_finds_nothing_new(clean_run, tmp_path: Path) 
 def test_run_generates_demo_data_once(tmp_path: Path) -> None:
     first = _run(["run", "--demo"], tmp_path)
     assert first.returncode == 0, first.stderr
+    # progress as each DAG starts and ends, then the week's headline and the reports
+    assert "transform        running ..." in first.stdout
+    assert "transform        success" in first.stdout
+    reports = [Path(line.strip()) for line in first.stdout.splitlines() if line.endswith(".html")]
+    assert [p.parent.name for p in reports] == ["day", "week"] and all(p.is_file() for p in reports)
+    # every task's log where the Airflow UI reads it, dbt's table with rows for every model
+    home = Path(os.environ.get("AIRFLOW_HOME", tmp_path / "airflow"))
+    [marts_log] = (home / "logs" / "dag_id=transform").glob(
+        "*/task_id=dbt_build_marts/attempt=1.log"
+    )
+    table = marts_log.read_text()
+    assert "mart_kpi_anomalies" in table
+    assert all(line.split()[3].replace(",", "").isdigit()
+               for line in table.splitlines() if line.startswith("success  model"))  # fmt: skip
     second = _run(["run", "--demo"], tmp_path)
     assert second.returncode == 0, second.stderr
     assert "nothing new" in second.stdout
