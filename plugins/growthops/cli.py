@@ -36,7 +36,7 @@ def cmd_demo_generate(args: argparse.Namespace) -> int:
     if args.clean and landing.exists():
         shutil.rmtree(landing)
     t0 = time.perf_counter()
-    truth = generate(_demo_config(args), landing, cfg.demo_truth_dir)
+    truth = generate(_demo_config(args), landing, cfg.demo_truth_dir, progress=print)
     seconds = time.perf_counter() - t0
     print(
         f"demo world '{args.scale}' (seed {args.seed}, dirt rate {args.dirt_rate:g}): "

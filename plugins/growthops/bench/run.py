@@ -127,6 +127,7 @@ def _run_step(label: str, step: str, args: dict[str, Any], workdir: Path) -> dic
     args_file.write_text(json.dumps(args, default=str))
     out_file.unlink(missing_ok=True)
     log = (workdir / f"{label}.log").open("w")
+    print(f"  {label:<22} running ... (log: {workdir / label}.log)", flush=True)
     started = time.perf_counter()
     command = [sys.executable, "-m", "growthops.bench.run", "_step", step, str(args_file), str(out_file)]  # fmt: skip
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

@@ -73,7 +73,7 @@ def ensure_world(bench_dir: Path, scale: str, seed: int, dirt_rate: float) -> Wo
         shutil.rmtree(folder, ignore_errors=True)
         config = DemoConfig(scale=replace(base, days=base.days + 1), seed=seed, dirt_rate=dirt_rate)
         started = time.perf_counter()
-        truth = Simulator(config, folder / "landing").run()
+        truth = Simulator(config, folder / "landing", lambda line: print(line, flush=True)).run()
         seconds = time.perf_counter() - started
         write_truth(truth, folder / "truth")
         meta = {

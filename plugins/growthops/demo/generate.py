@@ -13,9 +13,15 @@ from growthops.demo.simulate import DemoConfig, Simulator, Truth
 from growthops.landing import iter_complete_files
 
 
-def generate(config: DemoConfig, landing: Path, truth_dir: Path) -> Truth:
-    """Write the demo world's landing files and its ground truth."""
-    truth = Simulator(config, landing).run()
+def generate(
+    config: DemoConfig,
+    landing: Path,
+    truth_dir: Path,
+    progress: Callable[[str], None] | None = None,
+) -> Truth:
+    """Write the demo world's landing files and its ground truth (`progress`: a line every
+    tenth of a long world's days)."""
+    truth = Simulator(config, landing, progress).run()
     write_truth(truth, truth_dir)
     return truth
 

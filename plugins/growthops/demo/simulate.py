@@ -20,6 +20,7 @@ import json
 import math
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -199,9 +200,12 @@ _JSON_LINE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class Simulator:
-    def __init__(self, config: DemoConfig, landing: Path) -> None:
+    def __init__(
+        self, config: DemoConfig, landing: Path, progress: Callable[[str], None] | None = None
+    ) -> None:
         self.cfg = config
         self.landing = landing
+        self.progress = progress  # hears a line every tenth of a long world's days
         self.np = np.random.default_rng([config.seed, 10])
         self.rng = random.Random(config.seed)
         self.dirt_rng = random.Random(config.seed + 1_000_003)
@@ -988,6 +992,8 @@ class Simulator:
             self._flush_hours(
                 datetime.combine(utc_day + timedelta(days=1), datetime.min.time(), UTC)
             )
+            if self.progress and len(days) >= 60 and (i + 1) % (len(days) // 10) == 0:
+                self.progress(f"  day {i + 1}/{len(days)}: {self.truth.events_generated:,} events")
         self._flush_hours(None)
         self._redeliver_files()
         self.truth.dirt_opportunities["truncated_file"] = 24 * (len(days) + 2)
