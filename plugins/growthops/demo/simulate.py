@@ -992,7 +992,7 @@ class Simulator:
             self._flush_hours(
                 datetime.combine(utc_day + timedelta(days=1), datetime.min.time(), UTC)
             )
-            if self.progress and len(days) >= 60 and (i + 1) % (len(days) // 10) == 0:
+            if self.progress and len(days) >= 60 and i >= 0 and (i + 1) % (len(days) // 10) == 0:
                 self.progress(f"  day {i + 1}/{len(days)}: {self.truth.events_generated:,} events")
         self._flush_hours(None)
         self._redeliver_files()
