@@ -59,9 +59,10 @@ def load_suite_json(path: Path) -> dict[str, Any]:
 def _quiet_great_expectations() -> None:
     """A gate's log is its summary and its failures: GX's own registration chatter and the
     deprecation warnings of its dependencies are not."""
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="great_expectations")
-    warnings.filterwarnings("ignore", message=".*condition_parser parameter is deprecated.*")
+    warnings.filterwarnings("ignore", message=".*deprecated as of GX Core.*")
     warnings.filterwarnings("ignore", message=".*module 'sre_(constants|parse)' is deprecated.*")
 
 
@@ -104,6 +105,7 @@ def validate(
     frame: pd.DataFrame, suite_path: Path, parameters: dict[str, Any] | None = None
 ) -> GateResult:
     """Validate `frame` (which must have a ROW_ID column) against the suite at `suite_path`."""
+    _quiet_great_expectations()  # before GX's import: its registration chatter is at import
     import great_expectations as gx
 
     suite_json = load_suite_json(suite_path)

@@ -489,6 +489,30 @@ def _funnels(m: Marts, p: Period, cur: str) -> Section:
                 "",
             )
         )
+    # the trend: each funnel's full conversion (its last step from the start), period by period
+    span = timedelta(days=13) if p.unit == "day" else timedelta(weeks=7)
+    trend = m.rows(
+        "select f.period_unit, f.period_start, f.funnel_name, f.step_number, "
+        "f.conversion_from_start from mart_funnel_periods f where f.period_unit = ? "
+        "and f.period_start between ? and ? and f.step_number = (select max(s.step_number) "
+        "from mart_funnel_periods s where s.funnel_name = f.funnel_name) "
+        "order by f.funnel_name, f.period_start",
+        p.unit,
+        p.start - span,
+        p.start,
+    )
+    if trend:
+        svg = charts.lines(
+            trend,
+            "period_start",
+            "conversion_from_start",
+            color="funnel_name",
+            y_format=".0%",
+            title=f"Conversion to the last step, by {p.unit} of entry",
+        )
+        section.parts.append(
+            chart_block(svg, "mart_funnel_periods", FUNNEL_KEYS, ["conversion_from_start"], trend)
+        )
     return section
 
 

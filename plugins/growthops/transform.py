@@ -213,17 +213,22 @@ with daily as (
     select 'stg_content__daily_stats', stat_date, count(*),
            count(*) - count(content_id), count(*) filter (where views < 0 or likes < 0)
     from staging.stg_content__daily_stats group by 2
+), bounded as (
+    select *, min(day) over (partition by model) as first_day from daily
 ), profiled as (
+    -- the first day of a source is partial by nature: it is no yardstick for the days after
     select *,
-        median(rows) over (partition by model order by day rows between 7 preceding and 1 preceding)
-            as trailing_median_rows,
+        median(case when day > first_day then rows end) over recent as trailing_median_rows,
+        count(case when day > first_day then 1 end) over recent as trailing_days,
         max(day) over (partition by model) as latest_day
-    from daily
+    from bounded
+    window recent as (partition by model order by day rows between 7 preceding and 1 preceding)
 )
-select *,
-    rows / nullif(trailing_median_rows, 0) as volume_ratio,
+select * exclude (first_day, trailing_days),
+    -- a ratio needs three complete days before it
+    case when trailing_days >= 3 then rows / nullif(trailing_median_rows, 0) end as volume_ratio,
     -- the first and the latest day of a source are partial by nature
-    day > min(day) over (partition by model) and day < latest_day as is_complete_day,
+    day > first_day and day < latest_day as is_complete_day,
     date_diff('day', latest_day, max(latest_day) over ()) as days_behind_newest_source
 from profiled
 order by model, day

@@ -1,5 +1,6 @@
 -- One row per day x KPI x breakdown (platform or acquisition channel, 'all' for the total):
--- the KPI's value, zero on a day without rows, read from the marts that define it.
+-- the KPI's value, zero on a day without rows, read from the marts that define it. Values
+-- are summed as decimals (exact, so any run gives the same totals) and published as doubles.
 with
 
 kpis as (
@@ -53,7 +54,7 @@ by_platform as (
             when 'spend' then spend.spend
             when 'installs' then spend.installs
             when 'signups' then spend.signups
-        end as double precision) as value
+        end as decimal(38, 6)) as value
     from spend
     cross join kpis
     where kpis.dimension = 'platform'
@@ -74,7 +75,7 @@ by_channel as (
             when 'activated' then growth.activated
             when 'dau' then growth.dau
             when 'revenue' then growth.revenue
-        end as double precision) as value
+        end as decimal(38, 6)) as value
     from growth
     cross join kpis
     where kpis.dimension = 'channel'
@@ -155,7 +156,7 @@ final as (
         series.unit,
         series.dimension,
         series.dimension_value,
-        coalesce(observations.value, 0) as value,
+        cast(coalesce(observations.value, 0) as double precision) as value,
         days.date_day > bounds.first_date and days.date_day <= bounds.complete_through as is_complete
     from series
     cross join days
