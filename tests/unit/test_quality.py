@@ -77,3 +77,31 @@ def test_failing_rows_are_row_ids_not_positions(tmp_path: Path) -> None:
     assert by_rule["expect_column_values_to_be_in_set(event)"].failing_rows == (12, 14)
     assert by_rule["expect_column_values_to_not_be_null(message_id)"].show == ("raw_record",)
     assert not result.success
+
+
+def test_the_staging_volume_ratio_ignores_the_partial_first_day_and_needs_three_days() -> None:
+    """Hand case: a source whose first day is partial (5 events), then 100 a day, then a
+    drop to 10. Day 2 is not measured against the partial day (that was a warning on every
+    demo run); a ratio needs three complete days before it; the drop is 0.1."""
+    import duckdb
+
+    from growthops.transform import STAGING_PROFILE_SQL
+
+    con = duckdb.connect()
+    con.execute("create schema staging")
+    events = [5, 100, 100, 100, 100, 10, 100]
+    con.execute(
+        "create table staging.stg_app__events as select "
+        "timestamp '2026-06-01' + to_days(d) as event_at, 'm' || d || '-' || i as message_id "
+        "from unnest(range(?)) as t(d), unnest(range(100)) as u(i) "
+        "where i < (?)[d + 1]",
+        [len(events), events],
+    )
+    con.execute("create table staging.stg_channel__spend_reports (report_date date, "
+                "campaign_id varchar, spend_account_currency decimal(18,6), clicks bigint)")  # fmt: skip
+    con.execute("create table staging.stg_content__daily_stats (stat_date date, "
+                "content_id varchar, views bigint, likes bigint)")  # fmt: skip
+    ratios = [r[0] for r in con.execute(
+        f"select volume_ratio from ({STAGING_PROFILE_SQL}) where model = 'stg_app__events'"
+    ).fetchall()]  # fmt: skip
+    assert ratios == [None, None, None, None, 1.0, 0.1, 1.0]
