@@ -71,3 +71,12 @@ def test_every_model_ends_by_selecting_its_last_cte() -> None:
         assert ending(sql) == f"select * from {expected}", path.name
     rollup = (DBT / "macros" / "content_rollup.sql").read_text()
     assert ending(rollup) == "select * from final"
+
+
+def test_the_report_periods_are_the_marts_periods() -> None:
+    import re
+
+    from growthops.report import PERIOD_UNITS
+
+    macro = (DBT / "macros" / "reporting_period_units.sql").read_text()
+    assert tuple(re.findall(r"\('(\w+)'\)", macro)) == PERIOD_UNITS

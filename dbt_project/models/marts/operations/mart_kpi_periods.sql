@@ -10,7 +10,7 @@ with
 
 period_units as (
 
-    select units.period_unit from (values ('day'), ('week')) as units (period_unit)
+    {{ reporting_period_units() }}
 
 ),
 
