@@ -92,8 +92,6 @@ def fmt(value: Any, kind: str, currency: str = "") -> str:
         return "–"
     if kind == "count":
         return f"{float(value):,.0f}"
-    if kind == "decimal":
-        return f"{float(value):,.1f}"
     if kind == "money":
         return f"{float(value):,.2f} {currency}".strip()
     if kind == "ratio":
@@ -116,11 +114,10 @@ def figure(
     value: Any,
     kind: str,
     currency: str = "",
-    css: str = "",
 ) -> str:
     """A number with its provenance: the mart, column and key of the row it was read from."""
     attrs = {
-        "class": f"fig {css}".strip(),
+        "class": "fig",
         "data-mart": mart,
         "data-column": column,
         "data-key": json.dumps({k: _plain(v) for k, v in key.items()}, sort_keys=True),
@@ -136,7 +133,6 @@ def chart_block(
     keys: Sequence[str],
     values: Sequence[str],
     rows: Sequence[dict[str, Any]],
-    caption: str = "",
 ) -> str:
     """A chart and, beside it, the rows it drew (JSON), named by their mart and key."""
     data = {
@@ -146,9 +142,8 @@ def chart_block(
         "rows": [{c: _plain(r[c]) for c in (*keys, *values)} for r in rows],
     }
     payload = json.dumps(data).replace("</", "<\\/")
-    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return (
-        f'<figure class="chart">{svg}{cap}'
+        f'<figure class="chart">{svg}'
         f'<script type="application/json" class="chart-data">{payload}</script></figure>'
     )
 
