@@ -13,7 +13,7 @@ from airflow.sdk import CronTriggerTimetable, dag, task
 from growthops.config import settings
 
 DOC = """
-### The ops report, {unit}ly
+### The {adjective} ops report
 
 Writes `data/reports/{unit}/<period start>.html` (self-contained: charts inline, opens
 offline and on a phone) for the latest complete {unit}, and `data/reports/index.html`.
@@ -22,16 +22,16 @@ Every figure is read from the published marts. Also: `growthops report --period 
 """
 
 
-def report_dag(unit: str, cron: str) -> None:
+def report_dag(unit: str, adjective: str, cron: str) -> None:
     @dag(
-        dag_id=f"report_{unit}ly" if unit == "week" else "report_daily",
+        dag_id=f"report_{adjective}",
         schedule=CronTriggerTimetable(cron, timezone=settings().reporting_timezone),
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
         max_active_runs=1,
         default_args={"execution_timeout": settings().task_timeout},
         tags=["growthops", "report"],
-        doc_md=DOC.format(unit=unit),
+        doc_md=DOC.format(unit=unit, adjective=adjective),
     )
     def build():
         @task
@@ -50,5 +50,5 @@ def report_dag(unit: str, cron: str) -> None:
     build()
 
 
-report_dag("day", "0 7 * * *")  # 07:00 in the reporting time zone, every day
-report_dag("week", "30 7 * * 1")  # 07:30 on Mondays: the week that ended on Sunday
+report_dag("day", "daily", "0 7 * * *")  # 07:00 in the reporting time zone, every day
+report_dag("week", "weekly", "30 7 * * 1")  # 07:30 on Mondays: the week that ended on Sunday
