@@ -71,7 +71,8 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- CTEs "<p>_events" ... "<p>_reached" for one funnel, reading the CTE `events`
+{#- CTEs "<p>_events" ... "<p>_reached" for one funnel, reading the CTE `events` (or the
+    one named by `events_cte`)
     (person_key, event_seq, event_at, event_name, properties; event_seq = the person's
     event order). <p>_reached has one row per person and step reached in the person's
     counted attempt (the one that got furthest, the first one on a tie; attempt_seq = the
@@ -79,7 +80,7 @@
     attempt_start_at, step_number, reached_at. The attempt is chosen inside the funnel: a
     strict funnel on a frequent event has tens of millions of attempts, and ranking them
     after the funnels' union ran out of memory on 100M events. Ends without a comma. -#}
-{% macro funnel_reached_ctes(funnel, p) -%}
+{% macro funnel_reached_ctes(funnel, p, events_cte='events') -%}
     {%- set n = funnel.steps | length -%}
     {%- set window_end = dbt.dateadd(funnel.window_unit, funnel.window_value, 'first_step.event_at') -%}
 {{ p }}_events as (
@@ -92,7 +93,7 @@
         {%- for step in funnel.steps %}
         {{ growthops.funnel_step_condition(step) }} as matches_{{ loop.index }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from events
+    from {{ events_cte }}
     where
         {%- for step in funnel.steps %}
         {{ 'or ' if not loop.first }}{{ growthops.funnel_step_condition(step) }}

@@ -168,3 +168,161 @@
     {%- endfor -%}
     {{ return(normalized) }}
 {%- endmacro %}
+
+{#- A window {value: <positive integer>, unit: second | minute | hour | day | week}. -#}
+{% macro validate_window(window, where) -%}
+    {%- set units = ['second', 'minute', 'hour', 'day', 'week'] -%}
+    {%- if window is not mapping or window.get('value') is not integer or window.get('value') <= 0
+        or window.get('unit') not in units -%}
+        {{ exceptions.raise_compiler_error(where ~ ": 'window' must be {value: <positive integer>, unit: " ~ units | join(' | ') ~ "}, got " ~ (window | tojson)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro validate_experiment_metrics(metrics, funnels, tracking_plan) -%}
+    {%- set plan = growthops.validate_tracking_plan(tracking_plan) -%}
+    {%- if metrics is string or metrics is not sequence or metrics | length == 0 -%}
+        {{ exceptions.raise_compiler_error("var 'experiment_metrics' must be a non-empty list of metric definitions") }}
+    {%- endif -%}
+    {%- set funnel_names = funnels | map(attribute='name') | list -%}
+    {%- set needs = {
+        'binomial': ['event', 'window'], 'count': ['event', 'window'], 'revenue': ['window'],
+        'retention': ['day'], 'funnel': ['funnel']
+    } -%}
+    {%- set allowed = ['name', 'description', 'type', 'event', 'where', 'window', 'day', 'funnel'] -%}
+    {%- set seen = [] -%}
+    {%- set normalized = {} -%}
+    {%- for metric in metrics -%}
+        {%- set name = growthops._validate_definition_header(metric, 'experiment metric', loop.index, allowed, seen) -%}
+        {%- set where = "experiment metric '" ~ name ~ "'" -%}
+        {%- do growthops.validate_identifier_key(name, where ~ " name") -%}
+        {%- set type = metric.get('type') -%}
+        {%- if type not in needs -%}
+            {{ exceptions.raise_compiler_error(where ~ ": unknown type " ~ (type | tojson) ~ " (use " ~ needs.keys() | list | join(', ') ~ ")") }}
+        {%- endif -%}
+        {%- for key in ['event', 'where', 'window', 'day', 'funnel'] -%}
+            {%- if key in metric and key not in needs[type] and not (key == 'where' and type in ['binomial', 'count']) -%}
+                {{ exceptions.raise_compiler_error(where ~ ": '" ~ key ~ "' does not apply to type " ~ type) }}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- for key in needs[type] -%}
+            {%- if key not in metric -%}
+                {{ exceptions.raise_compiler_error(where ~ ": type " ~ type ~ " needs '" ~ key ~ "'") }}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if 'event' in metric and metric.event not in plan -%}
+            {{ exceptions.raise_compiler_error(where ~ ": event " ~ (metric.event | tojson) ~ " is not in var('tracking_plan')") }}
+        {%- endif -%}
+        {%- if 'window' in metric -%}
+            {%- do growthops.validate_window(metric.window, where) -%}
+        {%- endif -%}
+        {%- if 'day' in metric and (metric.day is not integer or metric.day < 0) -%}
+            {{ exceptions.raise_compiler_error(where ~ ": day " ~ (metric.day | tojson) ~ " must be an integer >= 0") }}
+        {%- endif -%}
+        {%- if 'funnel' in metric and metric.funnel not in funnel_names -%}
+            {{ exceptions.raise_compiler_error(where ~ ": funnel " ~ (metric.funnel | tojson) ~ " is not in var('funnels')") }}
+        {%- endif -%}
+        {%- set filters = [] -%}
+        {%- if 'where' in metric -%}
+            {%- set step = growthops.validate_funnels([{'name': 'metric', 'window': {'value': 1, 'unit': 'day'},
+                'steps': [{'event': metric.event, 'where': metric.get('where')}, {'event': metric.event}]}], plan)[0].steps[0] -%}
+            {%- set filters = step.filters -%}
+        {%- endif -%}
+        {%- do normalized.update({name: {
+            'name': name,
+            'type': type,
+            'event': metric.get('event', var('order_event') if type == 'revenue' else none),
+            'filters': filters,
+            'window_value': metric.window.value if 'window' in metric else none,
+            'window_unit': metric.window.unit if 'window' in metric else none,
+            'day': metric.get('day'),
+            'funnel': funnels | selectattr('name', 'equalto', metric.get('funnel')) | first if type == 'funnel' else none
+        }}) -%}
+    {%- endfor -%}
+    {{ return(normalized) }}
+{%- endmacro %}
+
+{#- Experiments (vars.experiments) with their metrics (vars.experiment_metrics) resolved:
+    [{name, variations: [{id, weight (normalised), index}], start, end, pre_period_days,
+    paid_cost, metrics: [metric]}]. -#}
+{% macro validate_experiments(experiments, metrics, funnels, tracking_plan) -%}
+    {%- set plan = growthops.validate_tracking_plan(tracking_plan) -%}
+    {%- if var('experiment_exposure_event') not in plan -%}
+        {{ exceptions.raise_compiler_error("var 'experiment_exposure_event' " ~ (var('experiment_exposure_event') | tojson) ~ " is not in var('tracking_plan')") }}
+    {%- endif -%}
+    {%- if experiments is string or experiments is not sequence -%}
+        {{ exceptions.raise_compiler_error("var 'experiments' must be a list of experiment definitions") }}
+    {%- endif -%}
+    {%- set catalogue = growthops.validate_experiment_metrics(metrics, growthops.validate_funnels(funnels, plan), plan) -%}
+    {%- set allowed = ['name', 'description', 'variations', 'start', 'end', 'metrics', 'cuped', 'paid_cost'] -%}
+    {%- set seen = [] -%}
+    {%- set normalized = [] -%}
+    {%- for experiment in experiments -%}
+        {%- set name = growthops._validate_definition_header(experiment, 'experiment', loop.index, allowed, seen) -%}
+        {%- set where = "experiment '" ~ name ~ "'" -%}
+        {%- set variations = experiment.get('variations') -%}
+        {%- if variations is string or variations is not sequence or variations | length < 2 -%}
+            {{ exceptions.raise_compiler_error(where ~ ": 'variations' must list at least 2 variations {id, weight}") }}
+        {%- endif -%}
+        {%- set ids = [] -%}
+        {%- set total = namespace(weight=0) -%}
+        {%- for v in variations -%}
+            {%- if v is not mapping or v.get('id') is none or (v.get('id') | string | trim) == ''
+                or v.get('weight') is not number or v.get('weight') is boolean or v.get('weight') <= 0 -%}
+                {{ exceptions.raise_compiler_error(where ~ " variation " ~ loop.index ~ ": must be {id: <text>, weight: <number > 0>}, got " ~ (v | tojson)) }}
+            {%- endif -%}
+            {%- if (v.id | string) in ids -%}
+                {{ exceptions.raise_compiler_error(where ~ ": variation id " ~ (v.id | tojson) ~ " is used twice") }}
+            {%- endif -%}
+            {%- do ids.append(v.id | string) -%}
+            {%- set total.weight = total.weight + v.weight -%}
+        {%- endfor -%}
+        {%- set norm_variations = [] -%}
+        {%- for v in variations -%}
+            {%- do norm_variations.append({'id': v.id | string, 'weight': v.weight / total.weight, 'index': loop.index0}) -%}
+        {%- endfor -%}
+        {%- set dates = {} -%}
+        {%- for key in ['start', 'end'] -%}
+            {%- set value = experiment.get(key) -%}
+            {%- if value is not none and not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value | string) -%}
+                {{ exceptions.raise_compiler_error(where ~ ": " ~ key ~ " " ~ (value | string | tojson) ~ " must be a date YYYY-MM-DD") }}
+            {%- endif -%}
+            {%- do dates.update({key: (value | string) if value is not none else none}) -%}
+        {%- endfor -%}
+        {%- if dates.start and dates.end and dates.end < dates.start -%}
+            {{ exceptions.raise_compiler_error(where ~ ": end " ~ dates.end ~ " is before start " ~ dates.start) }}
+        {%- endif -%}
+        {%- set names = experiment.get('metrics') -%}
+        {%- if names is string or names is not sequence or names | length == 0 -%}
+            {{ exceptions.raise_compiler_error(where ~ ": 'metrics' must list at least one of var('experiment_metrics')") }}
+        {%- endif -%}
+        {%- set resolved = [] -%}
+        {%- for metric_name in names -%}
+            {%- if metric_name not in catalogue -%}
+                {{ exceptions.raise_compiler_error(where ~ ": metric " ~ (metric_name | tojson) ~ " is not in var('experiment_metrics')") }}
+            {%- endif -%}
+            {%- do resolved.append(catalogue[metric_name]) -%}
+        {%- endfor -%}
+        {%- set cuped = experiment.get('cuped') -%}
+        {%- set pre_days = 0 -%}
+        {%- if cuped is not none -%}
+            {%- if cuped is not mapping or cuped.get('pre_period_days') is not integer or cuped.get('pre_period_days') < 1 or cuped | length != 1 -%}
+                {{ exceptions.raise_compiler_error(where ~ ": 'cuped' must be {pre_period_days: <integer >= 1>}") }}
+            {%- endif -%}
+            {%- set pre_days = cuped.pre_period_days -%}
+        {%- endif -%}
+        {%- set paid_cost = experiment.get('paid_cost', false) -%}
+        {%- if paid_cost is not boolean -%}
+            {{ exceptions.raise_compiler_error(where ~ ": paid_cost must be true or false") }}
+        {%- endif -%}
+        {%- do normalized.append({
+            'name': name,
+            'variations': norm_variations,
+            'start': dates.start,
+            'end': dates.end,
+            'pre_period_days': pre_days,
+            'paid_cost': paid_cost,
+            'metrics': resolved
+        }) -%}
+    {%- endfor -%}
+    {{ return(normalized) }}
+{%- endmacro %}

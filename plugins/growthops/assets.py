@@ -20,6 +20,7 @@ MART_AREAS: dict[str, str] = {
     "product": "marts_product",
     "content": "marts_content",
     "operations": "marts_operations",
+    "experiments": "marts_experiments",
 }
 
 

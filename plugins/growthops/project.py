@@ -23,3 +23,8 @@ def platforms(dbt_project_dir: Path) -> frozenset[str]:
 def track_events(dbt_project_dir: Path) -> frozenset[str]:
     """The app's track events (vars.tracking_plan): the gate's list and dbt's."""
     return frozenset(project_vars(dbt_project_dir)["tracking_plan"])
+
+
+def experiments(dbt_project_dir: Path) -> list[dict[str, Any]]:
+    """The experiment definitions (vars.experiments), as written: dbt validates them."""
+    return list(project_vars(dbt_project_dir).get("experiments") or [])

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from growthops.project import track_events
+from growthops.project import experiments, track_events
 
 # Segment spec message types the collector forwards.
 MESSAGE_TYPES: Final = frozenset({"track", "identify", "page", "screen"})
@@ -29,11 +29,15 @@ CONTENT_COMMENTED: Final = "Content Commented"
 CONTENT_SHARED: Final = "Content Shared"
 INVITE_SENT: Final = "Invite Sent"
 ORDER_COMPLETED: Final = "Order Completed"
+EXPERIMENT_VIEWED: Final = "Experiment Viewed"  # properties experiment_id, variation_id
 
 
 # The list of this checkout, for the demo simulator and tests (the pipeline reads the one
 # under GROWTHOPS_HOME through track_events).
-TRACK_EVENTS: Final = track_events(Path(__file__).resolve().parents[2] / "dbt_project")
+_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
+TRACK_EVENTS: Final = track_events(_PROJECT)
+# The experiments the demo app runs (vars.experiments: ids, variations, weights, start).
+EXPERIMENTS: Final = experiments(_PROJECT)
 
 # screen / page names in the app and on the web landing pages.
 SCREENS: Final = ("Home", "Feed", "Content Detail", "Profile", "Search", "Settings")

@@ -38,6 +38,7 @@ def write_truth(truth: Truth, truth_dir: Path) -> None:
         "held_order_message_ids": truth.held_order_message_ids,
         "implausible_time_message_ids": truth.implausible_time_message_ids,
         "anomalies": truth.anomalies,
+        "experiments": truth.experiments,
         "persons": len(truth.persons),
     }
     (truth_dir / "truth.json").write_text(json.dumps(summary, indent=1, default=str))
@@ -45,6 +46,7 @@ def write_truth(truth: Truth, truth_dir: Path) -> None:
         ("files.csv", truth.files),
         ("spend_rows.csv", truth.spend_rows),
         ("persons.csv", truth.persons),
+        ("experiment_exposures.csv", truth.experiment_exposures),
     ):
         with (truth_dir / name).open("w", newline="", encoding="utf-8") as fh:
             if rows:

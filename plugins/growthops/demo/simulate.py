@@ -16,6 +16,7 @@ upload is followed by a complete retry, everything else adds rows.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -67,6 +68,15 @@ META_ADS_PER_SET = (5, 3, 2)
 # Order prices by the currency a person pays in (China's app stores charge CNY).
 PRICES = {"USD": (0.99, 4.99, 9.99, 29.99), "CNY": (6, 30, 68, 198), "HKD": (8, 38, 78, 238)}
 UNKNOWN_EVENT_NAMES = ("legacy_tap", "Btn Clicked v0", "debug_ping")
+# The demo app's experiments (ids, variations, weights, start: vars.experiments) and what the
+# world does with them, recorded in Truth.experiments. Assignment hashes the experiment and
+# the device's anonymous id (as GrowthBook's SDK does), so a person on a second device may
+# see the other variation (the pipeline excludes them). Exposure is logged once per device.
+LIFT_EXPERIMENT = "landing_page_hero"  # paid installs; its 2nd variation raises sign-ups
+LIFT_SIGNUP_FACTOR = 1.2  # sign-up probability x this: relative lift 0.2 on signed_up_1d
+AA_EXPERIMENT = "home_feed_aa"  # signed-up users on app open: both variations the same
+SRM_EXPERIMENT = "push_prompt"  # everyone on app open; a broken split:
+SRM_LOGGED_SHARE = 0.75  # its 2nd variation logs the exposure for 3 in 4 of its devices
 
 # Local-time hour-of-day weights for clicks and sessions.
 _HOURS = np.array(
@@ -138,6 +148,9 @@ class Truth:
     implausible_time_message_ids: list[str] = field(default_factory=list)
     # KPI days the world bent on purpose (a runaway bid): what the anomaly check must flag
     anomalies: list[dict[str, str]] = field(default_factory=list)
+    # the experiments' designed effects, and every device's assignment (logged or not)
+    experiments: dict[str, dict[str, object]] = field(default_factory=dict)
+    experiment_exposures: list[dict[str, object]] = field(default_factory=list)
 
 
 class _Person:
@@ -234,6 +247,10 @@ class Simulator:
         # A runaway Meta bid three days before the end (cost per click x SPIKE_CPC_FACTOR for a
         # day), once the world has two earlier weeks of the same weekday to compare it with.
         self.spike_day = config.scale.days - 3 if config.scale.days >= 17 else None
+        self.experiments = {e["name"]: e for e in tp.EXPERIMENTS}
+        self.exposed: set[tuple[str, str]] = set()  # (experiment, anonymous id) assigned
+        self.exp_rng = random.Random(config.seed + 3_000_003)  # broken logging draws
+        self._record_experiment_designs()
 
     # ---------------------------------------------------------------- helpers
     def _dirt_count(self, n: int) -> int:
@@ -643,6 +660,67 @@ class Simulator:
             "url": f"https://{c.platform}.example/{c.content_id}",
         }
 
+    # ---------------------------------------------------------------- experiments
+    def _record_experiment_designs(self) -> None:
+        designs: dict[str, dict[str, object]] = {
+            LIFT_EXPERIMENT: {"who": "paid installs", "metric": "signed_up_1d",
+                              "relative_lift": round(LIFT_SIGNUP_FACTOR - 1, 6)},
+            AA_EXPERIMENT: {"who": "signed-up users on app open", "relative_lift": 0.0},
+            SRM_EXPERIMENT: {"who": "everyone on app open", "relative_lift": 0.0,
+                             "logged_share_of_last_variation": SRM_LOGGED_SHARE},
+        }  # fmt: skip
+        for name, design in designs.items():
+            if name in self.experiments:
+                self.truth.experiments[name] = {
+                    **design,
+                    "variations": [v["id"] for v in self.experiments[name]["variations"]],
+                }
+
+    def _variation(self, experiment: dict, anon: str) -> str:
+        """The device's variation: a hash of experiment and anonymous id into [0, 1), cut by
+        the configured weights."""
+        digest = hashlib.sha256(f"{experiment['name']}:{anon}".encode()).digest()
+        u = int.from_bytes(digest[:8], "big") / 2**64
+        variations = experiment["variations"]
+        total = sum(float(v["weight"]) for v in variations)
+        edge = 0.0
+        for v in variations:
+            edge += float(v["weight"]) / total
+            if u < edge:
+                return str(v["id"])
+        return str(variations[-1]["id"])
+
+    def _expose(self, name: str, p: _Person, ts: datetime, events: list[dict]) -> str | None:
+        """Assign the person's current device to `name` (once) and log the exposure; the
+        variation, or None when the experiment is not configured or has not started."""
+        experiment = self.experiments.get(name)
+        if experiment is None:
+            return None
+        start = experiment.get("start")
+        if start and ts.date() < date.fromisoformat(str(start)):
+            return None
+        if (name, p.anon) in self.exposed:
+            return None
+        self.exposed.add((name, p.anon))
+        variation = self._variation(experiment, p.anon)
+        logged = not (
+            name == SRM_EXPERIMENT
+            and variation == experiment["variations"][-1]["id"]
+            and self.exp_rng.random() >= SRM_LOGGED_SHARE
+        )
+        message_id = ""
+        if logged:
+            msg = self._event(p, ts, "track", tp.EXPERIMENT_VIEWED,
+                              {"experiment_id": name, "variation_id": variation})  # fmt: skip
+            events.append(msg)
+            message_id = str(msg["messageId"])
+        self.truth.experiment_exposures.append({
+            "experiment_id": name, "person_id": p.pid, "anonymous_id": p.anon,
+            "variation_id": variation, "exposed_at": _iso(ts), "logged": logged,
+            "message_id": message_id,
+        })  # fmt: skip
+        return variation
+
     # ---------------------------------------------------------------- users
     def _organic_day(self, day: date) -> None:
         traffic = self.cfg.scale.traffic
@@ -694,8 +772,14 @@ class Simulator:
             "referrer_user_id": a.referrer.user_id if a.referrer else "",
         }
         self.truth.persons.append(p.truth)
+        signup_rate = a.install_rate_signup
+        if a.channel == "paid":  # the landing page the ad leads to
+            lift = self.experiments.get(LIFT_EXPERIMENT, {}).get("variations", [])[1:2]
+            seen = self._expose(LIFT_EXPERIMENT, p, a.ts + timedelta(seconds=1), events)
+            if lift and seen == lift[0]["id"]:
+                signup_rate *= LIFT_SIGNUP_FACTOR
         ts = a.ts + timedelta(seconds=3)
-        if self.rng.random() < a.install_rate_signup:
+        if self.rng.random() < signup_rate:
             ts += timedelta(seconds=self.rng.expovariate(1 / 180))
             p.user_id = f"u{p.pid:08d}"
             p.signed_up = True
@@ -772,6 +856,10 @@ class Simulator:
                     p, ts, "track", tp.APP_OPENED, {"from_background": False}, anonymous=anonymous
                 )
             )
+        if day_index > 0:
+            self._expose(SRM_EXPERIMENT, p, ts + timedelta(seconds=1), events)
+            if p.signed_up:
+                self._expose(AA_EXPERIMENT, p, ts + timedelta(seconds=2), events)
         if anonymous:
             ts += timedelta(seconds=20)
             events.append(self._identify(p, ts))

@@ -1,0 +1,327 @@
+{#- refs first, so parsing (execute = false, nothing validated or generated) records them -#}
+{%- set person_events = ref('int_person_events') -%}
+{%- set exposures_model = ref('int_experiment_exposures') -%}
+{%- set persons_model = ref('int_persons') -%}
+{%- set spend_model = ref('mart_spend_daily') -%}
+-- One row per experiment x variation x metric x analysis date: the sufficient statistics
+-- of the persons exposed by the end of that date, their metric as observed by then.
+--
+-- A person enters on the day of their first exposure with value 0; each metric increment
+-- (macros/experiments.sql) raises the value on the day it happened. metric_sum and
+-- metric_sum_squares add the persons' values and squared values (a person's square is
+-- updated by value^2 - (value - increment)^2 on each change); pre_* hold the CUPED
+-- covariate (the metric over the pre-period), sum_cross the sum of value x covariate.
+-- The statistics (lift, p-value, chance to win) are computed from these in Python:
+-- mart_experiment_results (growthops.experiments).
+{%- if execute %}
+{%- set experiments = growthops.experiment_definitions() %}
+{%- set metrics = growthops.experiment_metrics_used(experiments) %}
+with
+
+variations as (
+{{ growthops.experiment_variation_rows(experiments) }}
+
+),
+
+experiment_metrics as (
+{{ growthops.experiment_metric_rows(experiments) }}
+
+),
+
+events as (
+
+    -- identify messages are not events
+    select
+        person_key,
+        message_id,
+        event_name,
+        event_at,
+        revenue,
+        properties
+    from {{ person_events }}
+    where message_type <> 'identify'
+        and person_key is not null
+
+),
+
+person_costs as (
+
+    -- what a paid person cost: their acquisition campaign's spend on their acquisition day
+    -- over the persons it acquired that day
+    select
+        persons.person_key,
+        spend.spend / spend.installs as acquisition_cost
+    from {{ persons_model }} as persons
+    inner join {{ spend_model }} as spend
+        on persons.acquisition_date = spend.report_date
+        and persons.acquisition_platform = spend.platform
+        and persons.acquisition_campaign_id = spend.campaign_id
+    where spend.installs > 0
+
+),
+
+exposures as (
+
+    -- one row per included person and metric their experiment reads
+    select
+        exposed.experiment_id,
+        exposed.variation_id,
+        exposed.person_key,
+        exposed.first_exposed_at,
+        exposed.exposure_date,
+        variations.pre_period_days,
+        case when variations.is_paid_cost then person_costs.acquisition_cost end as acquisition_cost,
+        experiment_metrics.metric_name
+    from {{ exposures_model }} as exposed
+    inner join variations
+        on exposed.experiment_id = variations.experiment_id
+        and exposed.variation_id = variations.variation_id
+    inner join experiment_metrics
+        on exposed.experiment_id = experiment_metrics.experiment_id
+    left join person_costs
+        on exposed.person_key = person_costs.person_key
+    where exposed.is_included
+
+),
+
+{% for metric in metrics -%}
+{{ growthops.experiment_metric_ctes(metric, 'metric_' ~ loop.index) }},
+
+{% endfor -%}
+
+increments as (
+
+    {%- for metric in metrics %}
+    select
+        experiment_id,
+        person_key,
+        {{ growthops.funnel_sql_string(metric.name) }} as metric_name,
+        value_date,
+        cast(increment as decimal(18, 6)) as increment
+    from metric_{{ loop.index }}_post
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- else %}
+    select
+        cast(null as {{ dbt.type_string() }}) as experiment_id,
+        cast(null as {{ dbt.type_string() }}) as person_key,
+        cast(null as {{ dbt.type_string() }}) as metric_name,
+        cast(null as date) as value_date,
+        cast(null as decimal(18, 6)) as increment
+    where 1 = 0
+    {%- endfor %}
+
+),
+
+pre_values as (
+
+    {%- for metric in metrics if metric.type != 'funnel' %}
+    select
+        experiment_id,
+        person_key,
+        {{ growthops.funnel_sql_string(metric.name) }} as metric_name,
+        cast(pre_value as decimal(18, 6)) as pre_value
+    from metric_{{ metrics.index(metric) + 1 }}_pre
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- else %}
+    select
+        cast(null as {{ dbt.type_string() }}) as experiment_id,
+        cast(null as {{ dbt.type_string() }}) as person_key,
+        cast(null as {{ dbt.type_string() }}) as metric_name,
+        cast(null as decimal(18, 6)) as pre_value
+    where 1 = 0
+    {%- endfor %}
+
+),
+
+person_days as (
+
+    select
+        experiment_id,
+        person_key,
+        metric_name,
+        value_date,
+        sum(increment) as increment
+    from increments
+    group by experiment_id, person_key, metric_name, value_date
+
+),
+
+person_values as (
+
+    select
+        *,
+        sum(increment) over (
+            partition by experiment_id, person_key, metric_name
+            order by value_date rows between unbounded preceding and current row
+        ) as value_to_date
+    from person_days
+
+),
+
+value_changes as (
+
+    select
+        exposures.experiment_id,
+        exposures.variation_id,
+        exposures.metric_name,
+        person_values.value_date as analysis_date,
+        sum(person_values.increment) as delta_sum,
+        sum(
+            person_values.value_to_date * person_values.value_to_date
+            - (person_values.value_to_date - person_values.increment)
+            * (person_values.value_to_date - person_values.increment)
+        ) as delta_sum_squares,
+        sum(person_values.increment * coalesce(pre_values.pre_value, 0)) as delta_sum_cross
+    from person_values
+    inner join exposures
+        on person_values.experiment_id = exposures.experiment_id
+        and person_values.person_key = exposures.person_key
+        and person_values.metric_name = exposures.metric_name
+    left join pre_values
+        on person_values.experiment_id = pre_values.experiment_id
+        and person_values.person_key = pre_values.person_key
+        and person_values.metric_name = pre_values.metric_name
+    group by 1, 2, 3, 4
+
+),
+
+entries as (
+
+    -- persons entering on their first exposure's day, with their pre-period values
+    select
+        exposures.experiment_id,
+        exposures.variation_id,
+        exposures.metric_name,
+        exposures.exposure_date as analysis_date,
+        count(*) as delta_persons,
+        sum(coalesce(pre_values.pre_value, 0)) as delta_pre_sum,
+        sum(coalesce(pre_values.pre_value, 0) * coalesce(pre_values.pre_value, 0)) as delta_pre_sum_squares,
+        sum(case when exposures.acquisition_cost is not null then 1 else 0 end) as delta_paid_persons,
+        sum(exposures.acquisition_cost) as delta_cost
+    from exposures
+    left join pre_values
+        on exposures.experiment_id = pre_values.experiment_id
+        and exposures.person_key = pre_values.person_key
+        and exposures.metric_name = pre_values.metric_name
+    group by 1, 2, 3, 4
+
+),
+
+experiment_dates as (
+
+    select
+        experiment_id,
+        min(exposure_date) as first_date
+    from {{ exposures_model }}
+    group by experiment_id
+
+),
+
+analysis_dates as (
+
+    -- every day from the first exposure of any experiment to the data's last day
+    select date_day as analysis_date
+    from ({{ growthops.day_spine(
+        '(select min(first_date) from experiment_dates)',
+        '(select max(event_date) from ' ~ person_events ~ ')') }}) as spine
+
+),
+
+grid as (
+
+    select
+        variations.experiment_id,
+        variations.variation_id,
+        variations.variation_index,
+        variations.weight,
+        variations.pre_period_days,
+        experiment_metrics.metric_name,
+        experiment_metrics.metric_type,
+        analysis_dates.analysis_date
+    from variations
+    inner join experiment_metrics
+        on variations.experiment_id = experiment_metrics.experiment_id
+    inner join experiment_dates
+        on variations.experiment_id = experiment_dates.experiment_id
+    inner join analysis_dates
+        on analysis_dates.analysis_date >= experiment_dates.first_date
+
+),
+
+daily as (
+
+    select
+        grid.*,
+        coalesce(entries.delta_persons, 0) as delta_persons,
+        coalesce(entries.delta_paid_persons, 0) as delta_paid_persons,
+        coalesce(entries.delta_cost, 0) as delta_cost,
+        coalesce(entries.delta_pre_sum, 0) as delta_pre_sum,
+        coalesce(entries.delta_pre_sum_squares, 0) as delta_pre_sum_squares,
+        coalesce(value_changes.delta_sum, 0) as delta_sum,
+        coalesce(value_changes.delta_sum_squares, 0) as delta_sum_squares,
+        coalesce(value_changes.delta_sum_cross, 0) as delta_sum_cross
+    from grid
+    left join entries
+        on grid.experiment_id = entries.experiment_id
+        and grid.variation_id = entries.variation_id
+        and grid.metric_name = entries.metric_name
+        and grid.analysis_date = entries.analysis_date
+    left join value_changes
+        on grid.experiment_id = value_changes.experiment_id
+        and grid.variation_id = value_changes.variation_id
+        and grid.metric_name = value_changes.metric_name
+        and grid.analysis_date = value_changes.analysis_date
+
+),
+
+cumulative as (
+
+    select
+        experiment_id,
+        variation_id,
+        variation_index,
+        weight,
+        pre_period_days,
+        metric_name,
+        metric_type,
+        analysis_date,
+        {%- for column in ['persons', 'paid_persons', 'cost', 'sum', 'sum_squares', 'sum_cross', 'pre_sum', 'pre_sum_squares'] %}
+        sum(delta_{{ column }}) over (
+            partition by experiment_id, variation_id, metric_name
+            order by analysis_date rows between unbounded preceding and current row
+        ) as cumulative_{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from daily
+
+),
+
+final as (
+
+    select
+        cast(experiment_id as {{ dbt.type_string() }}) as experiment_id,
+        cast(variation_id as {{ dbt.type_string() }}) as variation_id,
+        cast(variation_index as {{ dbt.type_int() }}) as variation_index,
+        variation_index = 0 as is_control,
+        cast(weight as double precision) as weight,
+        cast(metric_name as {{ dbt.type_string() }}) as metric_name,
+        cast(metric_type as {{ dbt.type_string() }}) as metric_type,
+        cast(analysis_date as date) as analysis_date,
+        cast(cumulative_persons as {{ dbt.type_bigint() }}) as persons,
+        cast(cumulative_sum as double precision) as metric_sum,
+        cast(cumulative_sum_squares as double precision) as metric_sum_squares,
+        cast(pre_period_days as {{ dbt.type_int() }}) as pre_period_days,
+        cast(cumulative_pre_sum as double precision) as pre_sum,
+        cast(cumulative_pre_sum_squares as double precision) as pre_sum_squares,
+        cast(cumulative_sum_cross as double precision) as sum_cross,
+        cast(cumulative_paid_persons as {{ dbt.type_bigint() }}) as paid_persons,
+        cast(cumulative_cost as double precision) as arm_cost
+    from cumulative
+
+)
+
+select * from final
+{%- endif %}
