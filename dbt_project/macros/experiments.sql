@@ -47,19 +47,24 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- One row per experiment and metric it reads: experiment_id, metric_name, metric_type. -#}
+{#- One row per experiment and metric it reads: experiment_id, metric_name, metric_type,
+    maturity_days (retention day N: N + 1, the days until a person's value is known and
+    they enter that metric's analysis; 0 for the rest, which count in-progress windows as
+    GrowthBook does by default). -#}
 {% macro experiment_metric_rows(experiments) -%}
     {%- set rows = [] -%}
     {%- for experiment in experiments -%}
         {%- for metric in experiment.metrics -%}
-            {%- do rows.append((experiment.name, metric.name, metric.type)) -%}
+            {%- do rows.append((experiment.name, metric.name, metric.type,
+                metric.day + 1 if metric.type == 'retention' else 0)) -%}
         {%- endfor -%}
     {%- endfor -%}
     {%- for row in rows %}
     select
         {{ growthops.funnel_sql_string(row[0]) }} as experiment_id,
         {{ growthops.funnel_sql_string(row[1]) }} as metric_name,
-        {{ growthops.funnel_sql_string(row[2]) }} as metric_type
+        {{ growthops.funnel_sql_string(row[2]) }} as metric_type,
+        cast({{ row[3] }} as {{ dbt.type_int() }}) as maturity_days
         {%- if not loop.last %}
     union all
         {%- endif %}
@@ -67,7 +72,8 @@
     select
         cast(null as {{ dbt.type_string() }}) as experiment_id,
         cast(null as {{ dbt.type_string() }}) as metric_name,
-        cast(null as {{ dbt.type_string() }}) as metric_type
+        cast(null as {{ dbt.type_string() }}) as metric_type,
+        cast(null as {{ dbt.type_int() }}) as maturity_days
     where 1 = 0
     {%- endfor %}
 {%- endmacro %}
@@ -160,6 +166,7 @@
         exposures.person_key,
         events.event_at,
         events.revenue,
+        exposures.first_exposed_at,
         events.event_at >= exposures.first_exposed_at as is_post
     from exposures
     inner join events
@@ -181,7 +188,11 @@
     select
         experiment_id,
         person_key,
-        {%- if metric.type in ['binomial', 'retention'] %}
+        {%- if metric.type == 'retention' %}
+        -- known once day N is over, when the person enters this metric's analysis
+        {{ growthops.reporting_date(dbt.dateadd('day', metric.day + 1, 'min(first_exposed_at)')) }} as value_date,
+        1 as increment
+        {%- elif metric.type == 'binomial' %}
         {{ growthops.reporting_date('min(event_at)') }} as value_date,
         1 as increment
         {%- else %}

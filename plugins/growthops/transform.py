@@ -112,6 +112,10 @@ def build_stage(stage: str, cfg: Settings | None = None, full_refresh: bool = Fa
             detail += " " + warehouse.disk_full_hint(cfg.data_root)
         raise StageFailedError(f"dbt build of {stage} failed: {detail}")
     if stage == "marts":
+        # the one mart computed in Python (scipy), from the statistics dbt just built
+        from growthops import experiments
+
+        experiments.build_results(cfg)
         _record_reporting_settings(cfg)
     return result
 
@@ -377,13 +381,20 @@ def _last_publication(cfg: Settings) -> tuple[dict[str, int], tuple[str, str] | 
 
 
 def _mart_nodes(cfg: Settings) -> dict[str, dict[str, Any]]:
-    """mart -> its node in the manifest of the dbt build this publish follows."""
+    """mart -> its node in the manifest of the dbt build this publish follows (and the
+    node-shaped docs of the mart built in Python, mart_experiment_results)."""
     target, _ = dbt_paths(cfg)
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    from growthops.experiments import results_node
+
+    python_built = results_node()
     return {
-        node["name"]: node
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["fqn"][1] == "marts"
+        python_built["name"]: python_built,
+        **{
+            node["name"]: node
+            for node in manifest["nodes"].values()
+            if node["resource_type"] == "model" and node["fqn"][1] == "marts"
+        },
     }
 
 

@@ -6,7 +6,8 @@
 -- One row per experiment x variation x metric x analysis date: the sufficient statistics
 -- of the persons exposed by the end of that date, their metric as observed by then.
 --
--- A person enters on the day of their first exposure with value 0; each metric increment
+-- A person enters on the day of their first exposure (a retention metric's day N: once it
+-- is over) with value 0; each metric increment
 -- (macros/experiments.sql) raises the value on the day it happened. metric_sum and
 -- metric_sum_squares add the persons' values and squared values (a person's square is
 -- updated by value^2 - (value - increment)^2 on each change); pre_* hold the CUPED
@@ -69,6 +70,9 @@ exposures as (
         exposed.person_key,
         exposed.first_exposed_at,
         exposed.exposure_date,
+        -- the day the person enters the metric's analysis (retention: once day N is over)
+        {{ growthops.reporting_date(dbt.dateadd('day', 'experiment_metrics.maturity_days', 'exposed.first_exposed_at')) }}
+            as entry_date,
         variations.pre_period_days,
         case when variations.is_paid_cost then person_costs.acquisition_cost end as acquisition_cost,
         experiment_metrics.metric_name
@@ -191,12 +195,13 @@ value_changes as (
 
 entries as (
 
-    -- persons entering on their first exposure's day, with their pre-period values
+    -- persons entering the analysis (their first exposure's day; retention: once their
+    -- day N is over), with their pre-period values
     select
         exposures.experiment_id,
         exposures.variation_id,
         exposures.metric_name,
-        exposures.exposure_date as analysis_date,
+        exposures.entry_date as analysis_date,
         count(*) as delta_persons,
         sum(coalesce(pre_values.pre_value, 0)) as delta_pre_sum,
         sum(coalesce(pre_values.pre_value, 0) * coalesce(pre_values.pre_value, 0)) as delta_pre_sum_squares,
