@@ -303,3 +303,36 @@ def test_a_bad_funnel_definition_fails_naming_it(dbt_env: dict[str, str]) -> Non
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "funnel 'broken_funnel'" in output and "sideways" in output, output[-2000:]
+
+
+_EXPERIMENT = {"name": "hero", "variations": [{"id": "a", "weight": 1}, {"id": "b", "weight": 1}],
+               "metrics": ["signed"]}  # fmt: skip
+_METRIC = {"name": "signed", "type": "binomial", "event": "Signed Up",
+           "window": {"value": 1, "unit": "day"}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("experiment", "metric", "named"),
+    [
+        ({**_EXPERIMENT, "metrics": ["signed", "revenue_90d"]}, _METRIC,
+         ["experiment 'hero'", "metric \"revenue_90d\" is not in var('experiment_metrics')"]),
+        ({**_EXPERIMENT, "variations": [{"id": "a", "weight": 1}, {"id": "a", "weight": 0}]},
+         _METRIC, ["experiment 'hero' variation 2", "weight"]),
+        (_EXPERIMENT, {**_METRIC, "event": "Plan Upgraded"},
+         ["experiment metric 'signed'", "Plan Upgraded", "not in var('tracking_plan')"]),
+        (_EXPERIMENT, {"name": "signed", "type": "funnel", "funnel": "nope"},
+         ["experiment metric 'signed'", "funnel \"nope\" is not in var('funnels')"]),
+    ],
+    ids=["unknown_metric", "bad_weight", "unknown_event", "unknown_funnel"],
+)  # fmt: skip
+def test_a_bad_experiment_definition_fails_naming_it(
+    dbt_env: dict[str, str], experiment: dict, metric: dict, named: list[str]
+) -> None:
+    bad = {"experiments": [experiment], "experiment_metrics": [metric]}
+    result = _dbt(
+        dbt_env, "compile", "--select", "int_experiment_exposures", "--vars", json.dumps(bad)
+    )
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    for words in named:
+        assert words in output, output[-2000:]

@@ -768,6 +768,7 @@ class Simulator:
             "install_message_id": install["messageId"],
             "user_id": "",
             "signed_up_at": "",
+            "signup_message_id": "",
             "activated_at": "",
             "referrer_user_id": a.referrer.user_id if a.referrer else "",
         }
@@ -791,10 +792,10 @@ class Simulator:
                 sprops.update(
                     {"referrer_user_id": a.referrer.user_id, "invite_code": a.invite_code}
                 )
-            events.append(
-                self._event(p, ts + timedelta(milliseconds=200), "track", tp.SIGNED_UP, sprops)
-            )
-            p.truth.update(user_id=p.user_id, signed_up_at=_iso(ts + timedelta(milliseconds=200)))
+            signup = self._event(p, ts + timedelta(milliseconds=200), "track", tp.SIGNED_UP, sprops)
+            events.append(signup)
+            p.truth.update(user_id=p.user_id, signed_up_at=_iso(ts + timedelta(milliseconds=200)),
+                           signup_message_id=signup["messageId"])  # fmt: skip
             p.second_device_pending = self.rng.random() < 0.08
         self._session(p, ts + timedelta(seconds=5), day_index=0, events=events)
 
