@@ -40,9 +40,9 @@ def _truth_arms(root: Path, experiment: str) -> dict[str, tuple[int, int]]:
     _, exposures, persons, malformed = _truth(root)
     seen: dict[str, list[dict]] = defaultdict(list)
     for e in exposures:
-        if e["experiment_id"] == experiment and e["logged"] == "True":
-            if e["message_id"] not in malformed:
-                seen[e["person_id"]].append(e)
+        logged = e["logged"] == "True" and e["message_id"] not in malformed
+        if e["experiment_id"] == experiment and logged:
+            seen[e["person_id"]].append(e)
     arms: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for person_id, rows in seen.items():
         if len({r["variation_id"] for r in rows}) > 1:
