@@ -648,6 +648,73 @@ def _anomalies(m: Marts, p: Period, cur: str) -> Section:
     return section
 
 
+EXPERIMENT_KEYS = ("experiment_id", "variation_id", "metric_name", "analysis_date")
+EXPERIMENT_COLUMNS = (
+    Column("persons", "Persons", "count"),
+    Column("mean", "Per person", "ratio"),
+    Column("relative_lift", "Lift", "change"),
+    Column("relative_ci_low", "CI low", "change"),
+    Column("relative_ci_high", "CI high", "change"),
+    Column("p_value_adjusted", "p (Holm)", "ratio3"),
+    Column("chance_to_win", "Chance to win", "rate"),
+    Column("cost_per_incremental", "Cost per added", "money"),
+)
+
+
+def _experiments(m: Marts, p: Period, cur: str) -> Section:
+    """Each experiment as of the period's end: SRM first (a broken split voids the rest),
+    then every variation x metric against the control, and the lifts with their CIs."""
+    rows = m.rows(
+        f"select {', '.join(EXPERIMENT_KEYS)}, is_control, has_srm, srm_p_value, "
+        + ", ".join(c.name for c in EXPERIMENT_COLUMNS)
+        + " from mart_experiment_results as r where analysis_date = ("
+        "select max(analysis_date) from mart_experiment_results as d "
+        "where d.experiment_id = r.experiment_id and d.analysis_date <= ?) "
+        "order by experiment_id, metric_name, variation_id",
+        p.end,
+    )
+    section = Section(
+        "Experiments",
+        "Each variation against the control with the persons exposed by the period's end: "
+        "lift and 95% CI (Welch t, delta method), p adjusted for the experiment's several "
+        "comparisons (Holm), Bayesian chance to win; for tests on paid traffic, what each "
+        "added conversion cost. A sample ratio mismatch means the split is broken: fix the "
+        "assignment before reading the results.",
+    )
+    for experiment in sorted({r["experiment_id"] for r in rows}):
+        mine = [r for r in rows if r["experiment_id"] == experiment]
+        first = mine[0]
+        key = {k: first[k] for k in EXPERIMENT_KEYS}
+        srm = figure("mart_experiment_results", "srm_p_value", key, first["srm_p_value"], "ratio3")
+        verdict = (
+            f'<p class="bad">Sample ratio mismatch (p {srm}): the split is broken.</p>'
+            if first["has_srm"]
+            else f'<p class="good">Split as configured (SRM p {srm}).</p>'
+        )
+        section.parts.append(f"<h3>{html.escape(experiment)} (as of {first['analysis_date']})</h3>")
+        section.parts.append(verdict)
+        tested = [
+            {**r, "label": f"{r['metric_name']}: {r['variation_id']}"}
+            for r in mine
+            if not r["is_control"] and r["relative_lift"] is not None
+        ]
+        if tested:
+            svg = charts.intervals(tested, "label", "relative_lift", "relative_ci_low",
+                                   "relative_ci_high", title=f"{experiment}: lift and 95% CI")  # fmt: skip
+            section.parts.append(
+                chart_block(svg, "mart_experiment_results", EXPERIMENT_KEYS,
+                            ["relative_lift", "relative_ci_low", "relative_ci_high"], tested)
+            )  # fmt: skip
+        columns = (Column("metric_name", "Metric", "text"),
+                   Column("variation_id", "Variation", "text"), *EXPERIMENT_COLUMNS)  # fmt: skip
+        section.parts.append(
+            table("mart_experiment_results", EXPERIMENT_KEYS, columns, mine, cur, "")
+        )
+    if not rows:
+        section.parts.append('<p class="empty">No experiment has exposures yet.</p>')
+    return section
+
+
 def _data_health(m: Marts, published: dict[str, Any], cur: str) -> Section:
     until = published["published_at"].date()
     since = until - timedelta(days=6)
@@ -748,6 +815,7 @@ th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left;white-
 .num{text-align:right;font-variant-numeric:tabular-nums}
 figure.chart{margin:12px 0}figure.chart svg{max-width:100%;height:auto}
 .empty{color:var(--muted);font-style:italic}code{font-size:.9em}
+p.bad{color:var(--bad);font-weight:600}p.good{color:var(--good)}
 """
 
 
@@ -823,6 +891,7 @@ def build_report(cfg: Settings, unit: str = "day", on: date | None = None) -> Pa
             _funnels(marts, period, cur),
             _retention(marts, period, cur),
             _content(marts, period, cur),
+            _experiments(marts, period, cur),
             _data_health(marts, published, cur),
         ]
     finally:

@@ -2,10 +2,12 @@
 
 In a copy of the project and of the clean run's data root, as a developer would: a new ad
 platform (TikTok Ads: the var, an adapter, its utm pair in the seed, the demo's units), a
-new mart (a model in the marketing folder with its YAML entry) and a new funnel (one entry
-under `vars.funnels`). Then the pipeline's own steps - ingest, staging, marts, the gates,
+new mart (a model in the marketing folder with its YAML entry), a new funnel (one entry
+under `vars.funnels`) and a new experiment with a new metric (entries under
+`vars.experiments` / `vars.experiment_metrics`, its exposures in an app file written here). Then the pipeline's own steps - ingest, staging, marts, the gates,
 publish - must carry all three through: the platform's spend reaches the marts to the
-cent, the mart is published under its area's asset, the funnel has rows. The expected
+cent, the mart is published under its area's asset, the funnel has rows, the experiment
+has results for exactly the persons the file exposed. The expected
 numbers come from the file written here and from a rule of ordered funnels (a funnel made
 of the first two steps of another counts the same persons at those steps), not from the
 new code.
@@ -15,7 +17,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
+import uuid
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,6 +29,7 @@ import yaml
 from support import copy_data_root, platform_disagreements, query, settings_for
 
 from growthops.config import Settings
+from growthops.demo.formats import ndjson_gz_bytes
 from growthops.demo.world import PLATFORM_UTM
 from growthops.ingest import adapters
 from growthops.ingest.loader import ingest
@@ -119,7 +125,47 @@ def _add_mart(dbt: Path) -> None:
     models.write_text(text.replace("\nunit_tests:\n", f"\n{entry}unit_tests:\n", 1))
 
 
-def test_a_platform_a_mart_and_a_funnel_added_by_the_checklists_reach_the_marts(
+def _add_experiment(dbt: Path) -> None:
+    """ "An experiment": an entry under vars.experiments, its new metric under
+    vars.experiment_metrics (an existing experiment reads the metric too)."""
+    spec_path = dbt / "dbt_project.yml"
+    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    spec["vars"]["experiment_metrics"].append(
+        {"name": "invited_7d", "description": "Sent an invite within 7 days.", "type": "binomial",
+         "event": "Invite Sent", "window": {"value": 7, "unit": "day"}}
+    )  # fmt: skip
+    spec["vars"]["experiments"].append(
+        {"name": "onboarding_copy", "description": "Short onboarding copy.",
+         "variations": [{"id": "control", "weight": 1}, {"id": "short", "weight": 1}],
+         "metrics": ["invited_7d", "retained_d7"]}
+    )  # fmt: skip
+    [hero] = [e for e in spec["vars"]["experiments"] if e["name"] == "landing_page_hero"]
+    hero["metrics"].append("invited_7d")
+    spec_path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False))
+
+
+def _exposures_file(cfg: Settings, persons: int) -> dict[str, int]:
+    """The app sends Experiment Viewed for `persons` known users (alternating variations), an
+    hour before the newest event: variation -> persons exposed."""
+    users = [u for (u,) in query(cfg.pipeline_db, "select distinct user_id from raw.app_events "
+                                 "where user_id is not null order by 1 limit ?", persons)]  # fmt: skip
+    (newest,) = query(cfg.pipeline_db, "select max(event_at) from raw.app_events")[0]
+    at = (newest - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    lines, exposed = [], {"control": 0, "short": 0}
+    for i, user in enumerate(users):
+        variation = ("control", "short")[i % 2]
+        exposed[variation] += 1
+        lines.append(json.dumps({
+            "type": "track", "messageId": str(uuid.uuid4()), "anonymousId": f"x-{user}",
+            "userId": user, "event": "Experiment Viewed", "timestamp": at, "sentAt": at,
+            "receivedAt": at, "context": {"timezone": "UTC"},
+            "properties": {"experiment_id": "onboarding_copy", "variation_id": variation},
+        }))  # fmt: skip
+    (cfg.landing_dir / "app" / "segment_extending.ndjson.gz").write_bytes(ndjson_gz_bytes(lines))
+    return exposed
+
+
+def test_a_platform_a_mart_a_funnel_and_an_experiment_added_by_the_checklists_reach_the_marts(
     clean_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     home = tmp_path / "home"
@@ -137,6 +183,7 @@ def test_a_platform_a_mart_and_a_funnel_added_by_the_checklists_reach_the_marts(
     assert platform_disagreements(dbt, set(adapters.ADAPTERS["channel"]), set(PLATFORM_UTM)) == []
     _add_mart(dbt)
     _add_funnel(dbt)
+    _add_experiment(dbt)
 
     cfg = settings_for(copy_data_root(clean_run.root, tmp_path / "data"), home=home)
     day = query(cfg.pipeline_db, "select max(report_date) from raw.channel_spend")[0][0]
@@ -150,6 +197,8 @@ def test_a_platform_a_mart_and_a_funnel_added_by_the_checklists_reach_the_marts(
     (inbox / f"tiktok_{day}.csv").write_text(buf.getvalue(), encoding="utf-8")
     report = ingest("channel", cfg)
     assert report.rows_loaded == len(rows), report.summary()
+    exposed = _exposures_file(cfg, 6)
+    assert ingest("app", cfg).rows_loaded == 6
 
     build_stage("staging", cfg)
     gate_staging(cfg)
@@ -181,3 +230,17 @@ def test_a_platform_a_mart_and_a_funnel_added_by_the_checklists_reach_the_marts(
     }
     assert by_funnel["install_to_signup"] == by_funnel["activation"]
     assert by_funnel["install_to_signup"][1] > by_funnel["install_to_signup"][2] > 0
+    results = dict(
+        query(
+            cfg.serving_db,
+            "select variation_id, persons from mart_experiment_results "
+            "where experiment_id = 'onboarding_copy' and metric_name = 'invited_7d' and is_latest",
+        )
+    )
+    assert results == exposed
+    hero = query(
+        cfg.serving_db,
+        "select metric_name, sum(persons) from mart_experiment_results "
+        "where experiment_id = 'landing_page_hero' and is_latest group by 1",
+    )
+    assert dict(hero)["invited_7d"] == dict(hero)["signed_up_1d"] > 0

@@ -102,6 +102,7 @@ def test_every_figure_and_chart_point_of_the_report_is_a_marts_value(reported) -
     for name, path in paths.items():
         page = _parse(path)
         assert page.sections[:3] == ["Headline", "Anomalies", "Spend and what it bought"], name
+        assert "Experiments" in page.sections, name
         assert len(page.figures) > 80, (name, len(page.figures))
         for mart, column, key, shown in page.figures:
             stored = _mart_value(con, mart, column, key)
