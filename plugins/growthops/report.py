@@ -98,6 +98,10 @@ def fmt(value: Any, kind: str, currency: str = "") -> str:
         return f"{float(value):.2f}×"
     if kind == "ratio3":
         return f"{float(value):.3f}"
+    if kind == "number":
+        return f"{float(value):,.3f}"
+    if kind == "p":
+        return "< 0.001" if float(value) < 0.001 else f"{float(value):.3f}"
     if kind == "rate":
         return f"{float(value):.1%}"
     if kind == "change":
@@ -651,11 +655,11 @@ def _anomalies(m: Marts, p: Period, cur: str) -> Section:
 EXPERIMENT_KEYS = ("experiment_id", "variation_id", "metric_name", "analysis_date")
 EXPERIMENT_COLUMNS = (
     Column("persons", "Persons", "count"),
-    Column("mean", "Per person", "ratio"),
+    Column("mean", "Per person", "number"),
     Column("relative_lift", "Lift", "change"),
     Column("relative_ci_low", "CI low", "change"),
     Column("relative_ci_high", "CI high", "change"),
-    Column("p_value_adjusted", "p (Holm)", "ratio3"),
+    Column("p_value_adjusted", "p (Holm)", "p"),
     Column("chance_to_win", "Chance to win", "rate"),
     Column("cost_per_incremental", "Cost per added", "money"),
 )
@@ -685,7 +689,7 @@ def _experiments(m: Marts, p: Period, cur: str) -> Section:
         mine = [r for r in rows if r["experiment_id"] == experiment]
         first = mine[0]
         key = {k: first[k] for k in EXPERIMENT_KEYS}
-        srm = figure("mart_experiment_results", "srm_p_value", key, first["srm_p_value"], "ratio3")
+        srm = figure("mart_experiment_results", "srm_p_value", key, first["srm_p_value"], "p")
         verdict = (
             f'<p class="bad">Sample ratio mismatch (p {srm}): the split is broken.</p>'
             if first["has_srm"]
