@@ -146,6 +146,12 @@ def run_floor(
         timings.seconds["models_sql"] = time.perf_counter() - started
     finally:
         con.close()
+    # the one mart computed in Python, as the pipeline does after its dbt build
+    from growthops import experiments
+
+    started = time.perf_counter()
+    experiments.build_results(cfg)
+    timings.seconds["experiments_python"] = time.perf_counter() - started
     return timings
 
 
