@@ -13,13 +13,18 @@
     {%- if value is none -%}cast(null as date){%- else -%}cast({{ growthops.funnel_sql_string(value) }} as date){%- endif -%}
 {%- endmacro %}
 
-{#- One row per experiment and variation: experiment_id, variation_id, variation_index
-    (0 = the control), weight (normalised), start_date, end_date, pre_period_days,
-    is_paid_cost. With no experiment configured: a typed row that matches nothing. -#}
+{#- One row per configured variation of a randomised experiment: experiment_id,
+    variation_id, variation_index (0 = the control), weight (normalised), start_date,
+    end_date, pre_period_days, is_paid_cost. None configured: a typed row that matches
+    nothing. -#}
 {% macro experiment_variation_rows(experiments) -%}
+    {%- set rows = [] -%}
     {%- for experiment in experiments -%}
-        {%- set outer = loop -%}
-        {%- for v in experiment.variations %}
+        {%- for v in experiment.variations -%}
+            {%- do rows.append((experiment, v)) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- for experiment, v in rows %}
     select
         {{ growthops.funnel_sql_string(experiment.name) }} as experiment_id,
         {{ growthops.funnel_sql_string(v.id) }} as variation_id,
@@ -29,16 +34,42 @@
         {{ growthops.experiment_date(experiment.end) }} as end_date,
         cast({{ experiment.pre_period_days }} as {{ dbt.type_int() }}) as pre_period_days,
         {{ 'true' if experiment.paid_cost else 'false' }} as is_paid_cost
-            {%- if not (outer.last and loop.last) %}
+        {%- if not loop.last %}
     union all
-            {%- endif %}
-        {%- endfor -%}
+        {%- endif %}
     {%- else %}
     select
         cast(null as {{ dbt.type_string() }}) as experiment_id,
         cast(null as {{ dbt.type_string() }}) as variation_id,
         cast(null as {{ dbt.type_int() }}) as variation_index,
         cast(null as double precision) as weight,
+        cast(null as date) as start_date,
+        cast(null as date) as end_date,
+        cast(null as {{ dbt.type_int() }}) as pre_period_days,
+        false as is_paid_cost
+    where 1 = 0
+    {%- endfor %}
+{%- endmacro %}
+
+{#- One row per observational comparison (the ad groups of one campaign, not randomised):
+    experiment_id, campaign_id, start_date, end_date, pre_period_days, is_paid_cost. -#}
+{% macro experiment_observational_rows(experiments) -%}
+    {%- set observed = experiments | rejectattr('observational', 'none') | list -%}
+    {%- for experiment in observed %}
+    select
+        {{ growthops.funnel_sql_string(experiment.name) }} as experiment_id,
+        {{ growthops.funnel_sql_string(experiment.observational.campaign_id) }} as campaign_id,
+        {{ growthops.experiment_date(experiment.start) }} as start_date,
+        {{ growthops.experiment_date(experiment.end) }} as end_date,
+        cast({{ experiment.pre_period_days }} as {{ dbt.type_int() }}) as pre_period_days,
+        {{ 'true' if experiment.paid_cost else 'false' }} as is_paid_cost
+        {%- if not loop.last %}
+    union all
+        {%- endif %}
+    {%- else %}
+    select
+        cast(null as {{ dbt.type_string() }}) as experiment_id,
+        cast(null as {{ dbt.type_string() }}) as campaign_id,
         cast(null as date) as start_date,
         cast(null as date) as end_date,
         cast(null as {{ dbt.type_int() }}) as pre_period_days,

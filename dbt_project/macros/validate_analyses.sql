@@ -242,8 +242,9 @@
 {%- endmacro %}
 
 {#- Experiments (vars.experiments) with their metrics (vars.experiment_metrics) resolved:
-    [{name, variations: [{id, weight (normalised), index}], start, end, pre_period_days,
-    paid_cost, metrics: [metric]}]. -#}
+    [{name, variations: [{id, weight (normalised), index}] (none when observational),
+    observational: {campaign_id} or none, start, end, pre_period_days, paid_cost,
+    metrics: [metric]}]. -#}
 {% macro validate_experiments(experiments, metrics, funnels, tracking_plan) -%}
     {%- set plan = growthops.validate_tracking_plan(tracking_plan) -%}
     {%- if var('experiment_exposure_event') not in plan -%}
@@ -253,33 +254,45 @@
         {{ exceptions.raise_compiler_error("var 'experiments' must be a list of experiment definitions") }}
     {%- endif -%}
     {%- set catalogue = growthops.validate_experiment_metrics(metrics, growthops.validate_funnels(funnels, plan), plan) -%}
-    {%- set allowed = ['name', 'description', 'variations', 'start', 'end', 'metrics', 'cuped', 'paid_cost'] -%}
+    {%- set allowed = ['name', 'description', 'variations', 'observational', 'start', 'end', 'metrics', 'cuped', 'paid_cost'] -%}
     {%- set seen = [] -%}
     {%- set normalized = [] -%}
     {%- for experiment in experiments -%}
         {%- set name = growthops._validate_definition_header(experiment, 'experiment', loop.index, allowed, seen) -%}
         {%- set where = "experiment '" ~ name ~ "'" -%}
-        {%- set variations = experiment.get('variations') -%}
-        {%- if variations is string or variations is not sequence or variations | length < 2 -%}
-            {{ exceptions.raise_compiler_error(where ~ ": 'variations' must list at least 2 variations {id, weight}") }}
-        {%- endif -%}
-        {%- set ids = [] -%}
-        {%- set total = namespace(weight=0) -%}
-        {%- for v in variations -%}
-            {%- if v is not mapping or v.get('id') is none or (v.get('id') | string | trim) == ''
-                or v.get('weight') is not number or v.get('weight') is boolean or v.get('weight') <= 0 -%}
-                {{ exceptions.raise_compiler_error(where ~ " variation " ~ loop.index ~ ": must be {id: <text>, weight: <number > 0>}, got " ~ (v | tojson)) }}
-            {%- endif -%}
-            {%- if (v.id | string) in ids -%}
-                {{ exceptions.raise_compiler_error(where ~ ": variation id " ~ (v.id | tojson) ~ " is used twice") }}
-            {%- endif -%}
-            {%- do ids.append(v.id | string) -%}
-            {%- set total.weight = total.weight + v.weight -%}
-        {%- endfor -%}
+        {%- set observational = experiment.get('observational') -%}
         {%- set norm_variations = [] -%}
-        {%- for v in variations -%}
-            {%- do norm_variations.append({'id': v.id | string, 'weight': v.weight / total.weight, 'index': loop.index0}) -%}
-        {%- endfor -%}
+        {%- if observational is not none -%}
+            {%- if 'variations' in experiment -%}
+                {{ exceptions.raise_compiler_error(where ~ ": an observational comparison has no 'variations' (they are the campaign's ad groups)") }}
+            {%- endif -%}
+            {%- if observational is not mapping or observational | length != 1
+                or observational.get('campaign_id') is none or (observational.get('campaign_id') | string | trim) == '' -%}
+                {{ exceptions.raise_compiler_error(where ~ ": 'observational' must be {campaign_id: <the campaign's id>}") }}
+            {%- endif -%}
+            {%- set observational = {'campaign_id': observational.campaign_id | string} -%}
+        {%- else -%}
+            {%- set variations = experiment.get('variations') -%}
+            {%- if variations is string or variations is not sequence or variations | length < 2 -%}
+                {{ exceptions.raise_compiler_error(where ~ ": 'variations' must list at least 2 variations {id, weight}") }}
+            {%- endif -%}
+            {%- set ids = [] -%}
+            {%- set total = namespace(weight=0) -%}
+            {%- for v in variations -%}
+                {%- if v is not mapping or v.get('id') is none or (v.get('id') | string | trim) == ''
+                    or v.get('weight') is not number or v.get('weight') is boolean or v.get('weight') <= 0 -%}
+                    {{ exceptions.raise_compiler_error(where ~ " variation " ~ loop.index ~ ": must be {id: <text>, weight: <number > 0>}, got " ~ (v | tojson)) }}
+                {%- endif -%}
+                {%- if (v.id | string) in ids -%}
+                    {{ exceptions.raise_compiler_error(where ~ ": variation id " ~ (v.id | tojson) ~ " is used twice") }}
+                {%- endif -%}
+                {%- do ids.append(v.id | string) -%}
+                {%- set total.weight = total.weight + v.weight -%}
+            {%- endfor -%}
+            {%- for v in variations -%}
+                {%- do norm_variations.append({'id': v.id | string, 'weight': v.weight / total.weight, 'index': loop.index0}) -%}
+            {%- endfor -%}
+        {%- endif -%}
         {%- set dates = {} -%}
         {%- for key in ['start', 'end'] -%}
             {%- set value = experiment.get(key) -%}
@@ -310,13 +323,14 @@
             {%- endif -%}
             {%- set pre_days = cuped.pre_period_days -%}
         {%- endif -%}
-        {%- set paid_cost = experiment.get('paid_cost', false) -%}
+        {%- set paid_cost = experiment.get('paid_cost', observational is not none) -%}
         {%- if paid_cost is not boolean -%}
             {{ exceptions.raise_compiler_error(where ~ ": paid_cost must be true or false") }}
         {%- endif -%}
         {%- do normalized.append({
             'name': name,
             'variations': norm_variations,
+            'observational': observational,
             'start': dates.start,
             'end': dates.end,
             'pre_period_days': pre_days,

@@ -50,7 +50,8 @@ RESULTS_DESCRIPTION = (
     "Bayesian chance to win and expected loss under a flat prior; CUPED when the experiment "
     "configures a pre-period; sample ratio mismatch against the configured weights; and the "
     "price of the result for experiments on paid traffic. The control's rows carry its mean "
-    "and persons, with no lift."
+    "and persons, with no lift. Observational comparisons (is_randomized false: a campaign's "
+    "ad groups against its largest one) get the same statistics and no SRM."
 )
 # (column, DuckDB type, description): the mart's contract, created before it is filled.
 RESULTS_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -58,6 +59,8 @@ RESULTS_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("variation_id", "varchar not null", "The variation."),
     ("variation_index", "integer not null", "Position in the experiment's variations (0 = control)."),
     ("is_control", "boolean not null", "The control, which the others are compared with."),
+    ("is_randomized", "boolean not null", "A randomised experiment; false: an observational "
+     "comparison of a campaign's ad groups (the ad is mixed with its audience)."),
     ("metric_name", "varchar not null", "The metric (vars.experiment_metrics)."),
     ("metric_type", "varchar not null", "binomial | count | revenue | retention | funnel."),
     ("analysis_date", "date not null", "The day the result is as of (reporting zone)."),
@@ -66,7 +69,8 @@ RESULTS_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("weight", "double", "The variation's configured share of traffic."),
     ("mean", "double", "The metric per person (unadjusted)."),
     ("adjusted_mean", "double", "The metric per person after CUPED (= mean without it)."),
-    ("srm_p_value", "double", "Chi-square p of persons per variation against the weights."),
+    ("srm_p_value", "double", "Chi-square p of persons per variation against the weights "
+     "(none when observational: no weights)."),
     ("has_srm", "boolean", "Sample ratio mismatch: srm_p_value < 0.001 (each arm >= 8 persons)."),
     ("absolute_lift", "double", "mean(variation) - mean(control) (CUPED-adjusted when applied)."),
     ("absolute_ci_low", "double", "95% CI of the absolute lift, low end."),
@@ -290,8 +294,10 @@ def analyze(statistics: pd.DataFrame) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for _, group in statistics.groupby(["experiment_id", "metric_name", "analysis_date"]):
         arms = group.sort_values("variation_index")
-        srm = srm_p_value([int(n) for n in arms["persons"]], [float(w) for w in arms["weight"]])
-        checkable = bool((arms["persons"] >= SRM_MIN_PERSONS).all())
+        randomized = bool(arms["is_randomized"].all())
+        srm = (srm_p_value([int(n) for n in arms["persons"]], [float(w) for w in arms["weight"]])
+               if randomized else None)  # fmt: skip
+        checkable = randomized and bool((arms["persons"] >= SRM_MIN_PERSONS).all())
         first = next(arms.itertuples())
         control = _arm(first)
         control_cpa = _ratio(float(first.arm_cost), control.total) if first.paid_persons else None
@@ -304,13 +310,16 @@ def analyze(statistics: pd.DataFrame) -> pd.DataFrame:
             rows.append({
                 "experiment_id": row.experiment_id, "variation_id": row.variation_id,
                 "variation_index": int(row.variation_index),
-                "is_control": row.variation_index == 0, "metric_name": row.metric_name,
+                "is_control": row.variation_index == 0, "is_randomized": randomized,
+                "metric_name": row.metric_name,
                 "metric_type": row.metric_type, "analysis_date": row.analysis_date,
-                "is_latest": bool(row.is_latest), "persons": arm.n, "weight": float(row.weight),
+                "is_latest": bool(row.is_latest), "persons": arm.n,
+                "weight": float(row.weight) if randomized else None,
                 "mean": arm.mean if arm.n else None,
                 "adjusted_mean": (result.treatment_mean if result else
                                   (arm.mean if arm.n else None)),
-                "srm_p_value": srm, "has_srm": checkable and srm < SRM_P_THRESHOLD,
+                "srm_p_value": srm,
+                "has_srm": (checkable and srm < SRM_P_THRESHOLD) if randomized else None,
                 "absolute_lift": result.absolute_lift if result else None,
                 "absolute_ci_low": result.absolute_ci[0] if result else None,
                 "absolute_ci_high": result.absolute_ci[1] if result else None,

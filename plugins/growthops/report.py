@@ -669,7 +669,7 @@ def _experiments(m: Marts, p: Period, cur: str) -> Section:
     """Each experiment as of the period's end: SRM first (a broken split voids the rest),
     then every variation x metric against the control, and the lifts with their CIs."""
     rows = m.rows(
-        f"select {', '.join(EXPERIMENT_KEYS)}, is_control, has_srm, srm_p_value, "
+        f"select {', '.join(EXPERIMENT_KEYS)}, is_control, is_randomized, has_srm, srm_p_value, "
         + ", ".join(c.name for c in EXPERIMENT_COLUMNS)
         + " from mart_experiment_results as r where analysis_date = ("
         "select max(analysis_date) from mart_experiment_results as d "
@@ -690,12 +690,19 @@ def _experiments(m: Marts, p: Period, cur: str) -> Section:
         first = mine[0]
         key = {k: first[k] for k in EXPERIMENT_KEYS}
         srm = figure("mart_experiment_results", "srm_p_value", key, first["srm_p_value"], "p")
-        verdict = (
-            f'<p class="bad">Sample ratio mismatch (p {srm}): the split is broken.</p>'
-            if first["has_srm"]
-            else f'<p class="good">Split as configured (SRM p {srm}).</p>'
+        if not first["is_randomized"]:
+            verdict = (
+                "<p>Observational: the campaign's ad groups were not assigned at random, so a "
+                "difference mixes the ad with the audience it reached (control: the largest).</p>"
+            )
+        elif first["has_srm"]:
+            verdict = f'<p class="bad">Sample ratio mismatch (p {srm}): the split is broken.</p>'
+        else:
+            verdict = f'<p class="good">Split as configured (SRM p {srm}).</p>'
+        kind = "" if first["is_randomized"] else ", observational"
+        section.parts.append(
+            f"<h3>{html.escape(experiment)} (as of {first['analysis_date']}{kind})</h3>"
         )
-        section.parts.append(f"<h3>{html.escape(experiment)} (as of {first['analysis_date']})</h3>")
         section.parts.append(verdict)
         tested = [
             {**r, "label": f"{r['metric_name']}: {r['variation_id']}"}

@@ -1,17 +1,28 @@
 {#- refs first, so parsing (execute = false, nothing validated or generated) records them -#}
 {%- set person_events = ref('int_person_events') -%}
+{%- set attribution = ref('int_person_attribution') -%}
 -- One row per experiment x person exposed to it (vars.experiments): the variation of the
 -- person's first exposure (by time, then message id), when, and whether the person is in
 -- the analysis. Exposures are `Experiment Viewed` events (properties experiment_id,
 -- variation_id) of a configured experiment inside its start..end dates (reporting zone,
 -- inclusive). Excluded: persons exposed to more than one variation (e.g. a second device
 -- that hashed into the other one) and persons whose first variation is not configured.
+--
+-- Observational comparisons (`observational: {campaign_id}`) are not randomised: a person
+-- acquired by the campaign (int_person_attribution, last non-direct) is "exposed" at the
+-- credited touch to its ad group (utm_content); the ad group with the most persons is the
+-- control (variation_index 0). is_randomized tells the two apart.
 {%- if execute %}
 {%- set experiments = growthops.experiment_definitions() %}
 with
 
 variations as (
 {{ growthops.experiment_variation_rows(experiments) }}
+
+),
+
+observed as (
+{{ growthops.experiment_observational_rows(experiments) }}
 
 ),
 
@@ -66,7 +77,7 @@ ranked as (
 
 ),
 
-final as (
+randomized as (
 
     select
         ranked.experiment_id,
@@ -82,12 +93,73 @@ final as (
             when ranked.saw_several_variations then 'multiple_variations'
             when variations.variation_id is null then 'unknown_variation'
         end as exclusion_reason,
-        not ranked.saw_several_variations and variations.variation_id is not null as is_included
+        not ranked.saw_several_variations and variations.variation_id is not null as is_included,
+        true as is_randomized
     from ranked
     left join variations
         on ranked.experiment_id = variations.experiment_id
         and ranked.variation_id = variations.variation_id
     where ranked.exposure_rank = 1
+
+),
+
+acquisitions as (
+
+    select
+        observed.experiment_id,
+        acquired.person_key,
+        acquired.acquisition_ad_group_id as variation_id,
+        acquired.acquired_at as first_exposed_at,
+        {{ growthops.reporting_date('acquired.acquired_at') }} as exposure_date
+    from {{ attribution }} as acquired
+    inner join observed
+        on acquired.acquisition_campaign_id = observed.campaign_id
+    where acquired.acquisition_ad_group_id is not null
+        and (observed.start_date is null or {{ growthops.reporting_date('acquired.acquired_at') }} >= observed.start_date)
+        and (observed.end_date is null or {{ growthops.reporting_date('acquired.acquired_at') }} <= observed.end_date)
+
+),
+
+observed_arms as (
+
+    -- the ad group with the most persons is the control
+    select
+        experiment_id,
+        variation_id,
+        row_number() over (partition by experiment_id order by count(*) desc, variation_id) - 1
+            as variation_index
+    from acquisitions
+    group by experiment_id, variation_id
+
+),
+
+observational as (
+
+    select
+        acquisitions.experiment_id,
+        acquisitions.person_key,
+        acquisitions.variation_id,
+        observed_arms.variation_index,
+        acquisitions.first_exposed_at,
+        acquisitions.exposure_date,
+        cast(null as {{ dbt.type_string() }}) as first_exposure_message_id,
+        1 as exposures,
+        false as saw_several_variations,
+        cast(null as {{ dbt.type_string() }}) as exclusion_reason,
+        true as is_included,
+        false as is_randomized
+    from acquisitions
+    inner join observed_arms
+        on acquisitions.experiment_id = observed_arms.experiment_id
+        and acquisitions.variation_id = observed_arms.variation_id
+
+),
+
+final as (
+
+    select * from randomized
+    union all
+    select * from observational
 
 )
 

@@ -19,8 +19,37 @@
 {%- set metrics = growthops.experiment_metrics_used(experiments) %}
 with
 
-variations as (
+configured as (
 {{ growthops.experiment_variation_rows(experiments) }}
+
+),
+
+observed as (
+{{ growthops.experiment_observational_rows(experiments) }}
+
+),
+
+variations as (
+
+    -- randomised experiments' configured variations; observational comparisons' ad groups
+    select
+        *,
+        true as is_randomized
+    from configured
+    union all
+    select distinct
+        exposed.experiment_id,
+        exposed.variation_id,
+        exposed.variation_index,
+        cast(null as double precision) as weight,
+        observed.start_date,
+        observed.end_date,
+        observed.pre_period_days,
+        observed.is_paid_cost,
+        false as is_randomized
+    from {{ exposures_model }} as exposed
+    inner join observed
+        on exposed.experiment_id = observed.experiment_id
 
 ),
 
@@ -243,6 +272,7 @@ grid as (
         variations.variation_id,
         variations.variation_index,
         variations.weight,
+        variations.is_randomized,
         variations.pre_period_days,
         experiment_metrics.metric_name,
         experiment_metrics.metric_type,
@@ -290,6 +320,7 @@ cumulative as (
         variation_id,
         variation_index,
         weight,
+        is_randomized,
         pre_period_days,
         metric_name,
         metric_type,
@@ -312,6 +343,7 @@ final as (
         cast(variation_index as {{ dbt.type_int() }}) as variation_index,
         variation_index = 0 as is_control,
         cast(weight as double precision) as weight,
+        is_randomized,
         cast(metric_name as {{ dbt.type_string() }}) as metric_name,
         cast(metric_type as {{ dbt.type_string() }}) as metric_type,
         cast(analysis_date as date) as analysis_date,

@@ -144,7 +144,7 @@ def test_no_test_without_variance_or_baseline() -> None:
 def _statistics_row(variation: str, index: int, n: int, total: float, **extra: float) -> dict:
     return {
         "experiment_id": "lp", "variation_id": variation, "variation_index": index,
-        "is_control": index == 0, "weight": 0.5, "metric_name": "signed_up",
+        "is_control": index == 0, "weight": 0.5, "is_randomized": True, "metric_name": "signed_up",
         "metric_type": "binomial", "analysis_date": date(2026, 6, 3), "persons": n,
         "metric_sum": total, "metric_sum_squares": total, "pre_period_days": 0, "pre_sum": 0.0,
         "pre_sum_squares": 0.0, "sum_cross": 0.0, "paid_persons": n, "arm_cost": 2.0 * n,
