@@ -37,6 +37,15 @@ def copy_data_root(src: Path, dst: Path) -> Path:
     return dst
 
 
+def project_copy(home: Path, dest: Path) -> Path:
+    """A GROWTHOPS_HOME copy (dbt project, suites, DAGs) a test may edit as a developer
+    would; returns its dbt project folder."""
+    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__", ".user.yml")
+    for part in ("dbt_project", "expectations", "dags"):
+        shutil.copytree(home / part, dest / part, ignore=ignore)
+    return dest / "dbt_project"
+
+
 def query(db: Path, sql: str, *params: object) -> list[tuple]:
     # waits (bounded) while a pipeline task holds the write lock
     con = warehouse.connect(db, read_only=True, wait_seconds=120)

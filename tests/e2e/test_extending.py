@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support import copy_data_root, platform_disagreements, query, settings_for
+from support import copy_data_root, platform_disagreements, project_copy, query, settings_for
 
 from growthops.config import Settings
 from growthops.demo.formats import ndjson_gz_bytes
@@ -71,13 +70,6 @@ def parse_tiktok_ads(data: bytes, source: str) -> adapters.Parsed:
     ]
     return adapters._parsed("channel_spend", source, rows, len(records) + len(rejects), rejects,
                             warnings)  # fmt: skip
-
-
-def _project_copy(home: Path, dest: Path) -> Path:
-    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__", ".user.yml")
-    for part in ("dbt_project", "expectations", "dags"):
-        shutil.copytree(home / part, dest / part, ignore=ignore)
-    return dest / "dbt_project"
 
 
 def _add_platform(dbt: Path) -> None:
@@ -169,7 +161,7 @@ def test_a_platform_a_mart_a_funnel_and_an_experiment_added_by_the_checklists_re
     clean_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     home = tmp_path / "home"
-    dbt = _project_copy(Settings.from_env().home, home)
+    dbt = project_copy(Settings.from_env().home, home)
     _add_platform(dbt)
     folders = set(adapters.ADAPTERS["channel"])
     # the agreement test names each step of the platform checklist not yet done
