@@ -8,6 +8,16 @@
         var('experiments'), var('experiment_metrics'), var('funnels'), var('tracking_plan'))) }}
 {%- endmacro %}
 
+{#- A row of typed NULLs that matches nothing: the shape of a union whose list is empty.
+    columns: [(name, SQL type)]. -#}
+{% macro typed_empty_select(columns) -%}
+    select
+    {%- for name, type in columns %}
+        cast(null as {{ type }}) as {{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
+    where 1 = 0
+{%- endmacro %}
+
 {#- A date literal or a typed null. -#}
 {% macro experiment_date(value) -%}
     {%- if value is none -%}cast(null as date){%- else -%}cast({{ growthops.funnel_sql_string(value) }} as date){%- endif -%}
@@ -38,16 +48,11 @@
     union all
         {%- endif %}
     {%- else %}
-    select
-        cast(null as {{ dbt.type_string() }}) as experiment_id,
-        cast(null as {{ dbt.type_string() }}) as variation_id,
-        cast(null as {{ dbt.type_int() }}) as variation_index,
-        cast(null as double precision) as weight,
-        cast(null as date) as start_date,
-        cast(null as date) as end_date,
-        cast(null as {{ dbt.type_int() }}) as pre_period_days,
-        false as is_paid_cost
-    where 1 = 0
+    {{ growthops.typed_empty_select([
+        ('experiment_id', dbt.type_string()), ('variation_id', dbt.type_string()),
+        ('variation_index', dbt.type_int()), ('weight', 'double precision'),
+        ('start_date', 'date'), ('end_date', 'date'), ('pre_period_days', dbt.type_int()),
+        ('is_paid_cost', 'boolean')]) }}
     {%- endfor %}
 {%- endmacro %}
 
@@ -67,14 +72,10 @@
     union all
         {%- endif %}
     {%- else %}
-    select
-        cast(null as {{ dbt.type_string() }}) as experiment_id,
-        cast(null as {{ dbt.type_string() }}) as campaign_id,
-        cast(null as date) as start_date,
-        cast(null as date) as end_date,
-        cast(null as {{ dbt.type_int() }}) as pre_period_days,
-        false as is_paid_cost
-    where 1 = 0
+    {{ growthops.typed_empty_select([
+        ('experiment_id', dbt.type_string()), ('campaign_id', dbt.type_string()),
+        ('start_date', 'date'), ('end_date', 'date'), ('pre_period_days', dbt.type_int()),
+        ('is_paid_cost', 'boolean')]) }}
     {%- endfor %}
 {%- endmacro %}
 
@@ -100,12 +101,9 @@
     union all
         {%- endif %}
     {%- else %}
-    select
-        cast(null as {{ dbt.type_string() }}) as experiment_id,
-        cast(null as {{ dbt.type_string() }}) as metric_name,
-        cast(null as {{ dbt.type_string() }}) as metric_type,
-        cast(null as {{ dbt.type_int() }}) as maturity_days
-    where 1 = 0
+    {{ growthops.typed_empty_select([
+        ('experiment_id', dbt.type_string()), ('metric_name', dbt.type_string()),
+        ('metric_type', dbt.type_string()), ('maturity_days', dbt.type_int())]) }}
     {%- endfor %}
 {%- endmacro %}
 

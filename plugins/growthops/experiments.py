@@ -301,10 +301,18 @@ def analyze(statistics: pd.DataFrame) -> pd.DataFrame:
         first = next(arms.itertuples())
         control = _arm(first)
         control_cpa = _ratio(float(first.arm_cost), control.total) if first.paid_persons else None
-        for row in arms.itertuples():
+        cuped = int(first.pre_period_days) > 0
+        rows_in = list(arms.itertuples())
+        results = [None, *(compare(control, _arm(row), cuped) for row in rows_in[1:])]
+        # the control's mean as adjusted in its comparison with the first variation (CUPED)
+        control_adjusted = results[1].control_mean if len(results) > 1 and results[1] else None
+        for row, result in zip(rows_in, results, strict=True):
             arm = _arm(row)
-            cuped = int(row.pre_period_days) > 0
-            result = None if row.variation_index == 0 else compare(control, arm, cuped)
+            adjusted = result.treatment_mean if result else None
+            if row.variation_index == 0:
+                adjusted = control_adjusted
+            if adjusted is None and arm.n:
+                adjusted = arm.mean
             cost = float(row.arm_cost) if row.paid_persons else None
             incremental = result.absolute_lift * arm.n if result else None
             rows.append({
@@ -316,8 +324,7 @@ def analyze(statistics: pd.DataFrame) -> pd.DataFrame:
                 "is_latest": bool(row.is_latest), "persons": arm.n,
                 "weight": float(row.weight) if randomized else None,
                 "mean": arm.mean if arm.n else None,
-                "adjusted_mean": (result.treatment_mean if result else
-                                  (arm.mean if arm.n else None)),
+                "adjusted_mean": adjusted,
                 "srm_p_value": srm,
                 "has_srm": (checkable and srm < SRM_P_THRESHOLD) if randomized else None,
                 "absolute_lift": result.absolute_lift if result else None,

@@ -80,7 +80,8 @@ person_costs as (
     -- over the persons it acquired that day
     select
         persons.person_key,
-        spend.spend / spend.installs as acquisition_cost
+        -- decimal: a sum of doubles depends on the order rows arrive in
+        cast(spend.spend / spend.installs as decimal(18, 6)) as acquisition_cost
     from {{ persons_model }} as persons
     inner join {{ spend_model }} as spend
         on persons.acquisition_date = spend.report_date
@@ -136,13 +137,10 @@ increments as (
     union all
     {%- endif %}
     {%- else %}
-    select
-        cast(null as {{ dbt.type_string() }}) as experiment_id,
-        cast(null as {{ dbt.type_string() }}) as person_key,
-        cast(null as {{ dbt.type_string() }}) as metric_name,
-        cast(null as date) as value_date,
-        cast(null as decimal(18, 6)) as increment
-    where 1 = 0
+    {{ growthops.typed_empty_select([
+        ('experiment_id', dbt.type_string()), ('person_key', dbt.type_string()),
+        ('metric_name', dbt.type_string()), ('value_date', 'date'),
+        ('increment', 'decimal(18, 6)')]) }}
     {%- endfor %}
 
 ),
@@ -160,12 +158,9 @@ pre_values as (
     union all
     {%- endif %}
     {%- else %}
-    select
-        cast(null as {{ dbt.type_string() }}) as experiment_id,
-        cast(null as {{ dbt.type_string() }}) as person_key,
-        cast(null as {{ dbt.type_string() }}) as metric_name,
-        cast(null as decimal(18, 6)) as pre_value
-    where 1 = 0
+    {{ growthops.typed_empty_select([
+        ('experiment_id', dbt.type_string()), ('person_key', dbt.type_string()),
+        ('metric_name', dbt.type_string()), ('pre_value', 'decimal(18, 6)')]) }}
     {%- endfor %}
 
 ),
