@@ -943,6 +943,13 @@ def summary(cfg: Settings, unit: str = "week") -> str:
             period.start,
             period.end,
         )
+        # experiments as of now: a broken split, and the variations that win or lose
+        verdicts = marts.rows(
+            "select experiment_id, variation_id, metric_name, has_srm, srm_p_value, "
+            "relative_lift, relative_ci_low, relative_ci_high, chance_to_win "
+            "from mart_experiment_results where is_latest and not is_control "
+            "and (has_srm or is_significant) order by experiment_id, metric_name, variation_id"
+        )
     finally:
         marts.close()
     lines = [f"{period.label}:"]
@@ -958,4 +965,19 @@ def summary(cfg: Settings, unit: str = "week") -> str:
             f"  anomaly: {a['report_date']} {a['kpi']} {a['dimension']} "
             f"{a['dimension_value']}: {a['value']:,.2f} (expected {a['expected']:,.2f})"
         )
+    broken: dict[str, float] = {}  # experiment -> its smallest SRM p over the metrics
+    for v in verdicts:
+        if v["has_srm"]:
+            broken[v["experiment_id"]] = min(v["srm_p_value"], broken.get(v["experiment_id"], 1))
+    for experiment, p in sorted(broken.items()):
+        lines.append(f"  experiment {experiment}: sample ratio mismatch (p {fmt(p, 'p')}): "
+                     "the split is broken, its results are not read")  # fmt: skip
+    for v in verdicts:
+        if not v["has_srm"]:
+            lines.append(
+                f"  experiment {v['experiment_id']}: {v['variation_id']} {v['metric_name']} "
+                f"{fmt(v['relative_lift'], 'change')} (95% CI {fmt(v['relative_ci_low'], 'change')}"
+                f" to {fmt(v['relative_ci_high'], 'change')}, chance to win "
+                f"{fmt(v['chance_to_win'], 'rate')})"
+            )
     return "\n".join(lines)

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from support import copy_data_root, project_copy, query, settings_for
 
+from growthops import report
 from growthops.config import Settings
 from growthops.demo.world import build_ad_units
 from growthops.transform import build_stage
@@ -173,3 +174,11 @@ def test_an_observational_comparison_of_a_campaigns_ad_sets(clean_run, tmp_path:
     assert expected[control] >= expected[variation] and not randomized and srm is None
     rate = {u.ad_group_id: u.signup_rate for u in units}
     assert low <= rate[variation] / rate[control] - 1 <= high
+
+
+def test_the_run_summary_names_the_broken_split_and_the_winner(clean_run) -> None:
+    """What `make run` prints: the SRM once, the significant lift, nothing of the A/A test."""
+    text = report.summary(settings_for(clean_run.root))
+    assert text.count("experiment push_prompt: sample ratio mismatch") == 1, text
+    assert "experiment landing_page_hero: new_hero signed_up_1d +" in text, text
+    assert "home_feed_aa" not in text, text
