@@ -37,7 +37,7 @@ builds from everything in raw, so it always covers all that is new since the las
 |---|---|---|
 | `dbt_build_staging` | `dbt build` of staging models and their tests | a model or test errors |
 | `gate_staging` | GX `expectations/staging.json` on a daily profile | null keys, negative metrics, stale source |
-| `dbt_build_marts` | `dbt build` of intermediate + marts (contracts enforced), then `mart_experiment_results` (Python, scipy) | a model or test errors |
+| `dbt_build_marts` | `dbt build` of intermediate + marts, then mart_experiment_results (scipy) | an error |
 | `gate_marts` | GX `expectations/marts/reconciliation.json`, `volume.json` (see below) | a blocking expectation fails |
 | `publish` | copy the marts into a new file, rename it over `warehouse/marts.duckdb` | — |
 | `report` | the ops report of the latest complete day and week (`data/reports/`) | — |
