@@ -165,6 +165,20 @@ pre_values as (
 
 ),
 
+covariates as (
+
+    -- each included person and metric with its CUPED covariate (0 without a pre-period)
+    select
+        exposures.*,
+        coalesce(pre_values.pre_value, 0) as pre_value
+    from exposures
+    left join pre_values
+        on exposures.experiment_id = pre_values.experiment_id
+        and exposures.person_key = pre_values.person_key
+        and exposures.metric_name = pre_values.metric_name
+
+),
+
 person_days as (
 
     select
@@ -193,9 +207,9 @@ person_values as (
 value_changes as (
 
     select
-        exposures.experiment_id,
-        exposures.variation_id,
-        exposures.metric_name,
+        covariates.experiment_id,
+        covariates.variation_id,
+        covariates.metric_name,
         person_values.value_date as analysis_date,
         sum(person_values.increment) as delta_sum,
         sum(
@@ -203,16 +217,12 @@ value_changes as (
             - (person_values.value_to_date - person_values.increment)
             * (person_values.value_to_date - person_values.increment)
         ) as delta_sum_squares,
-        sum(person_values.increment * coalesce(pre_values.pre_value, 0)) as delta_sum_cross
+        sum(person_values.increment * covariates.pre_value) as delta_sum_cross
     from person_values
-    inner join exposures
-        on person_values.experiment_id = exposures.experiment_id
-        and person_values.person_key = exposures.person_key
-        and person_values.metric_name = exposures.metric_name
-    left join pre_values
-        on person_values.experiment_id = pre_values.experiment_id
-        and person_values.person_key = pre_values.person_key
-        and person_values.metric_name = pre_values.metric_name
+    inner join covariates
+        on person_values.experiment_id = covariates.experiment_id
+        and person_values.person_key = covariates.person_key
+        and person_values.metric_name = covariates.metric_name
     group by 1, 2, 3, 4
 
 ),
@@ -222,20 +232,16 @@ entries as (
     -- persons entering the analysis (their first exposure's day; retention: once their
     -- day N is over), with their pre-period values
     select
-        exposures.experiment_id,
-        exposures.variation_id,
-        exposures.metric_name,
-        exposures.entry_date as analysis_date,
+        experiment_id,
+        variation_id,
+        metric_name,
+        entry_date as analysis_date,
         count(*) as delta_persons,
-        sum(coalesce(pre_values.pre_value, 0)) as delta_pre_sum,
-        sum(coalesce(pre_values.pre_value, 0) * coalesce(pre_values.pre_value, 0)) as delta_pre_sum_squares,
-        sum(case when exposures.acquisition_cost is not null then 1 else 0 end) as delta_paid_persons,
-        sum(exposures.acquisition_cost) as delta_cost
-    from exposures
-    left join pre_values
-        on exposures.experiment_id = pre_values.experiment_id
-        and exposures.person_key = pre_values.person_key
-        and exposures.metric_name = pre_values.metric_name
+        sum(pre_value) as delta_pre_sum,
+        sum(pre_value * pre_value) as delta_pre_sum_squares,
+        sum(case when acquisition_cost is not null then 1 else 0 end) as delta_paid_persons,
+        sum(acquisition_cost) as delta_cost
+    from covariates
     group by 1, 2, 3, 4
 
 ),
