@@ -68,6 +68,10 @@ META_ADS_PER_SET = (5, 3, 2)
 # Order prices by the currency a person pays in (China's app stores charge CNY).
 PRICES = {"USD": (0.99, 4.99, 9.99, 29.99), "CNY": (6, 30, 68, 198), "HKD": (8, 38, 78, 238)}
 UNKNOWN_EVENT_NAMES = ("legacy_tap", "Btn Clicked v0", "debug_ping")
+# Returning users who come back through a link: a retargeting ad (the feed platforms'
+# retargeting ad groups) or a shared content item. Their App Opened carries its utm fields,
+# so conversions after it have several touches (the attribution models then differ).
+RETURN_TOUCH_RATE = 0.08
 # The demo app's experiments (ids, variations, weights, start: vars.experiments) and what the
 # world does with them, recorded in Truth.experiments. Assignment hashes the experiment and
 # the device's anonymous id (as GrowthBook's SDK does), so a person on a second device may
@@ -250,6 +254,9 @@ class Simulator:
         self.experiments = {e["name"]: e for e in tp.EXPERIMENTS}
         self.exposed: set[tuple[str, str]] = set()  # (experiment, anonymous id) assigned
         self.exp_rng = random.Random(config.seed + 3_000_003)  # broken logging draws
+        self.touch_rng = random.Random(config.seed + 4_000_003)  # returning users' links
+        self.retargeting = [u for u in self.units if u.keyword_id is None
+                            and ("Retargeting" in u.campaign_name or "再营销" in u.campaign_name)]  # fmt: skip
         self._record_experiment_designs()
 
     # ---------------------------------------------------------------- helpers
@@ -799,6 +806,16 @@ class Simulator:
             p.second_device_pending = self.rng.random() < 0.08
         self._session(p, ts + timedelta(seconds=5), day_index=0, events=events)
 
+    def _return_touch(self, p: _Person) -> dict[str, str] | None:
+        """The utm fields of the link a returning user came back through, if any."""
+        if not p.signed_up or self.touch_rng.random() >= RETURN_TOUCH_RATE:
+            return None
+        if self.retargeting and self.touch_rng.random() < 0.6:
+            return self.touch_rng.choice(self.retargeting).utm
+        item = self.touch_rng.choice(self.content)
+        return {"source": item.platform, "medium": "social", "name": "content",
+                "content": item.content_id}  # fmt: skip
+
     def _identify(self, p: _Person, ts: datetime) -> dict:
         traits = {"plan": "free", "locale": "zh-CN" if p.tz == "Asia/Shanghai" else "en-US"}
         return self._event(p, ts, "identify", None, None, traits=traits)
@@ -854,9 +871,10 @@ class Simulator:
         if day_index > 0:
             events.append(
                 self._event(
-                    p, ts, "track", tp.APP_OPENED, {"from_background": False}, anonymous=anonymous
+                    p, ts, "track", tp.APP_OPENED, {"from_background": False},
+                    campaign=self._return_touch(p), anonymous=anonymous,
                 )
-            )
+            )  # fmt: skip
         if day_index > 0:
             self._expose(SRM_EXPERIMENT, p, ts + timedelta(seconds=1), events)
             if p.signed_up:
