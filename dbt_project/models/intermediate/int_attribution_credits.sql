@@ -69,8 +69,9 @@ touches as (
     from conversions
     inner join events
         on conversions.person_key = events.person_key
-        and events.event_at <= conversions.converted_at
-        and events.event_at >= {{ dbt.dateadd('day', -1 * var('attribution_lookback_days'), 'conversions.converted_at') }}
+        and conversions.converted_at >= events.event_at
+        and events.event_at
+        >= {{ dbt.dateadd('day', -1 * var('attribution_lookback_days'), 'conversions.converted_at') }}
     where events.utm_source is not null
         or events.utm_medium is not null
 
@@ -152,11 +153,16 @@ credits as (
 models as (
 
     select 'first_touch' as attribution_model
-    union all select 'last_touch'
-    union all select 'last_non_direct'
-    union all select 'linear'
-    union all select 'position_based'
-    union all select 'time_decay'
+    union all
+    select 'last_touch'
+    union all
+    select 'last_non_direct'
+    union all
+    select 'linear'
+    union all
+    select 'position_based'
+    union all
+    select 'time_decay'
 
 ),
 

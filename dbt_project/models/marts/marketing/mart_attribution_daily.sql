@@ -67,7 +67,7 @@ paid_channels as (
         max(channel) as channel
     from credits
     where platform is not null
-    group by platform
+    group by 1
 
 ),
 
