@@ -64,3 +64,36 @@ def test_the_models_differ_where_people_came_back_through_another_link(clean_run
     assert by_model["last_touch"] == by_model["last_non_direct"]  # touches carry utm: none direct
     # the fractional models spread an order over its touches: neither end's split
     assert by_model["linear"] not in (by_model["first_touch"], by_model["last_touch"])
+
+
+def test_value_curves_reconcile_with_the_spend_mart(clean_run) -> None:
+    """Day 0 of the curves holds each campaign day's acquired persons (mart_spend_daily's
+    installs); day 6 and day 29 hold its revenue_d7 / revenue_d30; a feed campaign's cohort
+    carries the day's spend."""
+    db = clean_run.root / "warehouse" / "marts.duckdb"
+    by_campaign_day = """
+        select acquisition_date, acquisition_platform, acquisition_campaign_id,
+               sum(cohort_size) filter (where day_number = 0),
+               sum(cumulative_revenue) filter (where day_number = 6),
+               sum(cumulative_revenue) filter (where day_number = 29),
+               sum(spend) filter (where day_number = 0 and acquisition_keyword_id is null)
+        from mart_cohort_value_curves where acquisition_platform is not null group by 1, 2, 3
+    """
+    curves = {r[:3]: r[3:] for r in query(db, by_campaign_day)}
+    spend_mart = {r[:3]: r[3:] for r in query(
+        db, "select report_date, platform, campaign_id, installs, revenue_d7, revenue_d30, spend, "
+            "platform in ('meta_ads', 'ocean_engine') from mart_spend_daily where installs > 0")}  # fmt: skip
+    assert curves.keys() == spend_mart.keys()
+    sixes = twenty_nines = 0
+    for key, (size, d6, d29, feed_spend) in curves.items():
+        installs, revenue_d7, revenue_d30, spend, is_feed = spend_mart[key]
+        assert size == installs, key
+        if d6 is not None:
+            sixes += 1
+            assert d6 == revenue_d7, key
+        if d29 is not None:
+            twenty_nines += 1
+            assert d29 == revenue_d30, key
+        if is_feed:  # no spend row that day: NULL in the curves, 0 in the spend mart
+            assert (feed_spend or 0) == spend, key
+    assert sixes > 0
