@@ -515,6 +515,34 @@ def _funnels(m: Marts, p: Period, cur: str) -> Section:
     return section
 
 
+VALUE_CURVE_KEYS = ("platform", "day_number")
+
+
+def _value_curves(m: Marts, p: Period, cur: str) -> Section:
+    curves = m.rows(
+        "select platform, day_number, cohorts, roas, arpu from mart_platform_value_curves "
+        "order by platform, day_number"
+    )
+    section = Section(
+        "What a paid user is worth",
+        "Revenue per acquisition spend (ROAS) and per person (ARPU) N days after the ad "
+        "brought them (24-hour blocks), over the cohorts observed that far: where a line "
+        "crosses 100%, that platform's users have paid back what they cost.",
+    )
+    for value, title, y_format in (("roas", "ROAS by day N", ".0%"),
+                                   ("arpu", f"ARPU by day N ({cur})", ",.2f")):  # fmt: skip
+        rows = [c for c in curves if c[value] is not None]
+        if rows:
+            svg = charts.lines(rows, "day_number", value, color="platform", x_type="Q",
+                               y_format=y_format, title=title)  # fmt: skip
+            section.parts.append(
+                chart_block(svg, "mart_platform_value_curves", VALUE_CURVE_KEYS, [value], rows)
+            )
+    if not curves:
+        section.parts.append('<p class="empty">No paid cohort has a complete day yet.</p>')
+    return section
+
+
 RETENTION_KEYS = ("definition_name", "acquisition_channel", "period_number")
 
 
@@ -901,6 +929,7 @@ def build_report(cfg: Settings, unit: str = "day", on: date | None = None) -> Pa
             _keywords(marts, period, cur),
             _funnels(marts, period, cur),
             _retention(marts, period, cur),
+            _value_curves(marts, period, cur),
             _content(marts, period, cur),
             _experiments(marts, period, cur),
             _data_health(marts, published, cur),
