@@ -18,6 +18,15 @@
     where 1 = 0
 {%- endmacro %}
 
+{#- The settings every row of an experiment carries: start_date, end_date,
+    pre_period_days, is_paid_cost. -#}
+{% macro experiment_settings_columns(experiment) -%}
+    {{ growthops.experiment_date(experiment.start) }} as start_date,
+        {{ growthops.experiment_date(experiment.end) }} as end_date,
+        cast({{ experiment.pre_period_days }} as {{ dbt.type_int() }}) as pre_period_days,
+        {{ 'true' if experiment.paid_cost else 'false' }} as is_paid_cost
+{%- endmacro %}
+
 {#- A date literal or a typed null. -#}
 {% macro experiment_date(value) -%}
     {%- if value is none -%}cast(null as date){%- else -%}cast({{ growthops.funnel_sql_string(value) }} as date){%- endif -%}
@@ -40,10 +49,7 @@
         {{ growthops.funnel_sql_string(v.id) }} as variation_id,
         cast({{ v.index }} as {{ dbt.type_int() }}) as variation_index,
         cast({{ v.weight }} as double precision) as weight,
-        {{ growthops.experiment_date(experiment.start) }} as start_date,
-        {{ growthops.experiment_date(experiment.end) }} as end_date,
-        cast({{ experiment.pre_period_days }} as {{ dbt.type_int() }}) as pre_period_days,
-        {{ 'true' if experiment.paid_cost else 'false' }} as is_paid_cost
+        {{ growthops.experiment_settings_columns(experiment) }}
         {%- if not loop.last %}
     union all
         {%- endif %}
@@ -64,10 +70,7 @@
     select
         {{ growthops.funnel_sql_string(experiment.name) }} as experiment_id,
         {{ growthops.funnel_sql_string(experiment.observational.campaign_id) }} as campaign_id,
-        {{ growthops.experiment_date(experiment.start) }} as start_date,
-        {{ growthops.experiment_date(experiment.end) }} as end_date,
-        cast({{ experiment.pre_period_days }} as {{ dbt.type_int() }}) as pre_period_days,
-        {{ 'true' if experiment.paid_cost else 'false' }} as is_paid_cost
+        {{ growthops.experiment_settings_columns(experiment) }}
         {%- if not loop.last %}
     union all
         {%- endif %}

@@ -298,16 +298,15 @@ def analyze(statistics: pd.DataFrame) -> pd.DataFrame:
         srm = (srm_p_value([int(n) for n in arms["persons"]], [float(w) for w in arms["weight"]])
                if randomized else None)  # fmt: skip
         checkable = randomized and bool((arms["persons"] >= SRM_MIN_PERSONS).all())
-        first = next(arms.itertuples())
-        control = _arm(first)
+        rows_in = list(arms.itertuples())
+        stats = [_arm(row) for row in rows_in]
+        first, control = rows_in[0], stats[0]
         control_cpa = _ratio(float(first.arm_cost), control.total) if first.paid_persons else None
         cuped = int(first.pre_period_days) > 0
-        rows_in = list(arms.itertuples())
-        results = [None, *(compare(control, _arm(row), cuped) for row in rows_in[1:])]
+        results = [None, *(compare(control, arm, cuped) for arm in stats[1:])]
         # the control's mean as adjusted in its comparison with the first variation (CUPED)
         control_adjusted = results[1].control_mean if len(results) > 1 and results[1] else None
-        for row, result in zip(rows_in, results, strict=True):
-            arm = _arm(row)
+        for row, arm, result in zip(rows_in, stats, results, strict=True):
             adjusted = result.treatment_mean if result else None
             if row.variation_index == 0:
                 adjusted = control_adjusted
