@@ -21,15 +21,13 @@ from growthops.config import settings
 from growthops.landing import FAMILIES
 from growthops.triggers import LandingWatcher
 
-# How often the ingest DAGs run even if no event arrives (lost or merged events).
-SAFETY_NET_CRON = "*/30 * * * *"
-
 DOC = """
 ### Ingest `{family}` files
 
 **Wakes up** when a complete file lands in `landing/{family}/` (the `LandingWatcher`
-event trigger on asset `landing_{family}`), and every 30 minutes as a safety net. Every
-run takes **all** pending files, so merged or lost events lose nothing.
+event trigger on asset `landing_{family}`), and on `GROWTHOPS_INGEST_SAFETY_NET_CRON`
+(default every 30 minutes) as a safety net. Every run takes **all** pending files, so
+merged or lost events lose nothing.
 
 **Per file** (name order): sha256 -> identical re-delivery is a no-op; the adapter reads the
 native format; the Great Expectations raw gate (`expectations/raw_*.json`) checks every
@@ -55,7 +53,8 @@ def build_ingest_dag(family: str):
     @dag(
         dag_id=f"ingest_{family}",
         schedule=AssetOrTimeSchedule(
-            timetable=CronTriggerTimetable(SAFETY_NET_CRON, timezone="UTC"), assets=[landing_asset]
+            timetable=CronTriggerTimetable(settings().ingest_safety_net_cron, timezone="UTC"),
+            assets=[landing_asset],
         ),
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,

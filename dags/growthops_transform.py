@@ -30,8 +30,9 @@ DOC = """
 ### Transform, audit, publish
 
 **Runs** when any raw asset is updated (`raw_channel | raw_app | raw_content`, i.e. an
-ingest run loaded something), and hourly as a safety net. One run at a time; each run
-builds from everything in raw, so it always covers all that is new since the last good run.
+ingest run loaded something), and on `GROWTHOPS_TRANSFORM_SAFETY_NET_CRON` (hourly at :15)
+as a safety net. One run at a time; each run builds from everything in raw, so it always
+covers all that is new since the last good run.
 
 | task | what | blocks publish when |
 |---|---|---|
@@ -68,7 +69,7 @@ A failed gate's log and exception name the expectation, the table and sample row
 @dag(
     dag_id="transform",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("15 * * * *", timezone="UTC"),
+        timetable=CronTriggerTimetable(settings().transform_safety_net_cron, timezone="UTC"),
         assets=functools.reduce(operator.or_, RAW_ASSETS),  # any raw asset
     ),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),

@@ -34,8 +34,7 @@ def environment(cfg: Settings | None = None, *, port: int | None = None) -> dict
         "AIRFLOW__CORE__PARALLELISM": "4",  # 2 cores; the default 32 costs memory for nothing
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-        "GROWTHOPS_HOME": str(cfg.home),
-        "GROWTHOPS_DATA_ROOT": str(cfg.data_root),
+        **cfg.environment(),  # every growthops setting, as the tasks must see it
     }
     if port is not None:
         base = f"http://127.0.0.1:{port}"

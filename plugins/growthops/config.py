@@ -83,6 +83,14 @@ def _callable_path(name: str, raw: str) -> str:
     return raw
 
 
+def _cron(name: str, raw: str) -> str:
+    from croniter import croniter  # Airflow's own cron parser; light, imported when parsed
+
+    if not croniter.is_valid(raw):
+        raise ConfigError(f"{name}={raw!r} is not a cron expression (e.g. */30 * * * *)")
+    return raw
+
+
 def _text(_: str, raw: str) -> str:
     return raw
 
@@ -130,6 +138,12 @@ SETTINGS: tuple[Setting, ...] = (
             _float_between(1, 7 * 1440),
             "Execution timeout of every ingest and transform task: a task stuck on anything "
             "fails (and frees the DuckDB writer slot) instead of holding it forever."),
+    Setting("GROWTHOPS_INGEST_SAFETY_NET_CRON", "ingest_safety_net_cron", "*/30 * * * *", _cron,
+            "When (UTC) each ingest DAG also runs without a file event, taking every pending "
+            "file: the safety net for lost or merged events."),
+    Setting("GROWTHOPS_TRANSFORM_SAFETY_NET_CRON", "transform_safety_net_cron", "15 * * * *",
+            _cron,
+            "When (UTC) the transform also runs without a raw asset event."),
     Setting("GROWTHOPS_LOCK_RETRY_SECONDS", "lock_retry_seconds", "60", _float_between(0, 86400),
             "How long a writer waits for the DuckDB file lock before failing."),
     Setting("GROWTHOPS_DUCKDB_MEMORY_LIMIT", "duckdb_memory_limit", "50%", _memory_limit,
@@ -163,6 +177,8 @@ class Settings:
     device_time_max_age_hours: float = field(default=_default("device_time_max_age_hours"))
     device_time_max_ahead_minutes: float = field(default=_default("device_time_max_ahead_minutes"))
     task_timeout_minutes: float = field(default=_default("task_timeout_minutes"))
+    ingest_safety_net_cron: str = field(default=_default("ingest_safety_net_cron"))
+    transform_safety_net_cron: str = field(default=_default("transform_safety_net_cron"))
     lock_retry_seconds: float = field(default=_default("lock_retry_seconds"))
     duckdb_memory_limit: str = field(default=_default("duckdb_memory_limit"))
     alert_notifier: str = field(default=_default("alert_notifier"))

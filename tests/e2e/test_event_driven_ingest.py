@@ -29,7 +29,14 @@ pytestmark = [pytest.mark.standalone, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, Settings, Path]]:
     root = tmp_path_factory.mktemp("standalone")
-    cfg = Settings(home=Settings.from_env().home, data_root=root / "data")
+    # The safety nets set to once a year: a cron run that happens to fire during a test
+    # would take its files first, and the test must see the file events start the runs.
+    cfg = Settings(
+        home=Settings.from_env().home,
+        data_root=root / "data",
+        ingest_safety_net_cron="0 0 1 1 *",
+        transform_safety_net_cron="0 0 1 1 *",
+    )
     for family in ("channel", "app", "content"):
         (cfg.landing_dir / family).mkdir(parents=True)
     outbox = root / "outbox"  # a demo world to deliver from

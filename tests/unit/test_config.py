@@ -56,6 +56,7 @@ def test_environment_overrides(clean_env: pytest.MonkeyPatch, tmp_path: Path) ->
         ("GROWTHOPS_LOCK_RETRY_SECONDS", "-1"),
         ("GROWTHOPS_DUCKDB_MEMORY_LIMIT", "lots"),
         ("GROWTHOPS_DUCKDB_MEMORY_LIMIT", "150%"),
+        ("GROWTHOPS_INGEST_SAFETY_NET_CRON", "every 30 minutes"),
     ],
 )
 def test_bad_values_name_the_variable(clean_env: pytest.MonkeyPatch, env: str, value: str) -> None:
