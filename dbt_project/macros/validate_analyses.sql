@@ -340,3 +340,24 @@
     {%- endfor -%}
     {{ return(normalized) }}
 {%- endmacro %}
+
+{#- The ad-unit quality settings (mart_keyword_performance, mart_ad_unit_performance). -#}
+{% macro validate_ad_unit_quality() -%}
+    {%- set checks = [
+        ('quality_window_days', var('quality_window_days'), 'a whole number of days, at least 1', 'int', 1, none),
+        ('wasted_min_spend', var('wasted_min_spend'), 'an amount of at least 0', 'number', 0, none),
+        ('junk_activation_floor', var('junk_activation_floor'), 'a rate strictly between 0 and 1', 'number', 0, 1),
+        ('junk_confidence', var('junk_confidence'), 'a probability strictly between 0 and 1', 'number', 0, 1),
+        ('star_min_signups', var('star_min_signups'), 'a whole number, at least 1', 'int', 1, none),
+        ('star_top_n', var('star_top_n'), 'a whole number, at least 1', 'int', 1, none),
+    ] -%}
+    {%- for name, value, expected, kind, low, high in checks -%}
+        {%- set is_number = value is number and value is not sameas true and value is not sameas false -%}
+        {%- set ok = is_number and (kind != 'int' or value is integer) -%}
+        {%- if ok and high is none -%}{%- set ok = value >= low -%}
+        {%- elif ok -%}{%- set ok = low < value < high -%}{%- endif -%}
+        {%- if not ok -%}
+            {{ exceptions.raise_compiler_error("var '" ~ name ~ "' must be " ~ expected ~ ", got " ~ (value | tojson)) }}
+        {%- endif -%}
+    {%- endfor -%}
+{%- endmacro %}

@@ -310,6 +310,51 @@ def test_some_keywords_waste_money(world: Path) -> None:
     assert len(wasted) < len(spend_by_kw) / 2, "most keywords must convert"
 
 
+def test_junk_keywords_bring_signups_that_never_activate(world: Path) -> None:
+    """Read from the files: the persons whose install carries a junk keyword (the truth's
+    spend rows name them) sign up, and none of them ever completes onboarding."""
+    junk = {
+        r["keyword_id"] for r in _truth_csv(world, "spend_rows.csv") if r["junk_keyword"] == "True"
+    }
+    assert len(junk) == 2  # one per search account
+    events, _, _ = _app_lines(world / "landing")
+    anonymous = {
+        e["anonymousId"]
+        for e in events
+        if e.get("event") == tracking_plan.APP_INSTALLED
+        and e["context"].get("campaign", {}).get("term") in junk
+    }
+    users = {e["userId"] for e in events if e.get("anonymousId") in anonymous and e.get("userId")}
+    activated = {e["userId"] for e in events if e.get("event") == "Onboarding Completed"}
+    assert len(users) >= 40, "a junk keyword brings many sign-ups"
+    assert not users & activated
+    assert len(activated) > 100  # other persons do activate
+
+
+def test_payers_buy_again(world: Path) -> None:
+    """Repeat purchase, read from the files: a payer's next order is far likelier than a
+    first one; the truth lists every order the files carry."""
+    events, _, _ = _app_lines(world / "landing")
+    order_ids = {
+        e["messageId"]: e["userId"]
+        for e in events
+        if e.get("event") == tracking_plan.ORDER_COMPLETED
+    }
+    orders = Counter(order_ids.values())
+    signed_up = {e["userId"] for e in events if e.get("userId")}
+    repeat_share = sum(1 for n in orders.values() if n > 1) / len(orders)
+    first_share = len(orders) / len(signed_up)
+    assert repeat_share > 2 * first_share, (repeat_share, first_share)
+    truth = _truth_csv(world, "orders.csv")
+    assert set(order_ids) <= {o["message_id"] for o in truth}
+    dirt = _truth(world)["dirt"]
+    assert len(truth) - len(order_ids) <= dirt["malformed_row"] + dirt["unknown_event"]
+    by_person = defaultdict(list)
+    for o in truth:
+        by_person[o["person_id"]].append(int(o["order_number"]))
+    assert all(sorted(n) == list(range(1, len(n) + 1)) for n in by_person.values())
+
+
 def test_content_referral_organic_and_direct_users_exist(world: Path) -> None:
     persons = _truth_csv(world, "persons.csv")
     by_channel = Counter(p["channel"] for p in persons)

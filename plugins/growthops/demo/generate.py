@@ -47,6 +47,7 @@ def write_truth(truth: Truth, truth_dir: Path) -> None:
         ("spend_rows.csv", truth.spend_rows),
         ("persons.csv", truth.persons),
         ("experiment_exposures.csv", truth.experiment_exposures),
+        ("orders.csv", truth.orders),
     ):
         with (truth_dir / name).open("w", newline="", encoding="utf-8") as fh:
             if rows:

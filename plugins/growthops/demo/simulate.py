@@ -66,6 +66,8 @@ SPIKE_PLATFORM = "meta_ads"  # the platform of the runaway bid (Truth.anomalies)
 SPIKE_CPC_FACTOR = 4.0
 META_ADS_PER_SET = (5, 3, 2)
 # Order prices by the currency a person pays in (China's app stores charge CNY).
+FIRST_ORDER_RATE = 0.025  # per session of a signed-up person who never ordered (x quality)
+REPEAT_ORDER_RATE = 0.12  # per session once they have ordered
 PRICES = {"USD": (0.99, 4.99, 9.99, 29.99), "CNY": (6, 30, 68, 198), "HKD": (8, 38, 78, 238)}
 UNKNOWN_EVENT_NAMES = ("legacy_tap", "Btn Clicked v0", "debug_ping")
 # Returning users who come back through a link: a retargeting ad (the feed platforms'
@@ -155,6 +157,8 @@ class Truth:
     # the experiments' designed effects, and every device's assignment (logged or not)
     experiments: dict[str, dict[str, object]] = field(default_factory=dict)
     experiment_exposures: list[dict[str, object]] = field(default_factory=list)
+    # every order as generated (a held or malformed line is listed in the ids above)
+    orders: list[dict[str, object]] = field(default_factory=list)
 
 
 class _Person:
@@ -163,6 +167,8 @@ class _Person:
         "anon",
         "channel",
         "invite_n",
+        "junk",
+        "orders",
         "pid",
         "q",
         "second_device_pending",
@@ -183,6 +189,8 @@ class _Person:
         self.signed_up = False
         self.activated = False
         self.invite_n = 0
+        self.orders = 0
+        self.junk = False  # came through a junk keyword: never activates
         self.second_device_pending = False
         self.channel = ""
         self.truth: dict[str, object] = {}
@@ -387,6 +395,7 @@ class Simulator:
                 "malformed": malformed,
                 "superseded": False,
                 "wasted_keyword": unit.wasted,
+                "junk_keyword": unit.junk,
             }
         )
         if unit.account is META_HK:
@@ -754,6 +763,7 @@ class Simulator:
             a.utm,
         )
         p.channel = a.channel
+        p.junk = a.unit is not None and a.unit.junk
         self.persons.append(p)
         self.cohorts[(a.ts.date() - self.cfg.start).days].append(p)
         props: dict[str, object] = {"version": "4.2.0", "build": "4200"}
@@ -910,6 +920,7 @@ class Simulator:
         if (
             p.signed_up
             and not p.activated
+            and not p.junk
             and day_index <= 7
             and self.rng.random() < min(0.9, 0.5 * p.q)
         ):
@@ -938,22 +949,34 @@ class Simulator:
                 self.arrivals[later.date()].append(
                     _Arrival(later, "referral", utm, 0.7, 1.15, referrer=p, invite_code=code)
                 )
-        if p.signed_up and self.rng.random() < 0.025 * p.q:
+        # a payer buys again far more readily than a non-payer buys at all (repeat purchase)
+        order_rate = REPEAT_ORDER_RATE if p.orders else FIRST_ORDER_RATE
+        if p.signed_up and self.rng.random() < order_rate * p.q:
             ts += timedelta(seconds=15)
             currency = "CNY" if p.tz == "Asia/Shanghai" else "USD"
             revenue = self.rng.choice(PRICES[currency])
-            events.append(
-                self._event(
-                    p,
-                    ts,
-                    "track",
-                    tp.ORDER_COMPLETED,
-                    {
-                        "order_id": f"o{self.rng.getrandbits(40):010x}",
-                        "revenue": revenue,
-                        "currency": currency,
-                    },
-                )
+            order = self._event(
+                p,
+                ts,
+                "track",
+                tp.ORDER_COMPLETED,
+                {
+                    "order_id": f"o{self.rng.getrandbits(40):010x}",
+                    "revenue": revenue,
+                    "currency": currency,
+                },
+            )
+            events.append(order)
+            p.orders += 1
+            self.truth.orders.append(
+                {
+                    "person_id": p.pid,
+                    "message_id": order["messageId"],
+                    "order_number": p.orders,
+                    "at": _iso(ts),
+                    "revenue": revenue,
+                    "currency": currency,
+                }
             )
         ts += timedelta(seconds=5 + self.rng.random() * 30)
         events.append(self._event(p, ts, "track", tp.APP_BACKGROUNDED, {}))

@@ -6,7 +6,7 @@ company. The simulator (simulate.py) then lives through its days.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -90,6 +90,7 @@ class AdUnit:
     signup_rate: float  # sign-ups per install
     quality: float  # retention multiplier (1 = average)
     wasted: bool  # spends without ever bringing a sign-up
+    junk: bool = False  # brings many sign-ups, none of whom ever activates
 
     @property
     def platform(self) -> str:
@@ -182,6 +183,39 @@ def _id(rng: np.random.Generator, digits: int) -> str:
     return str(int(rng.integers(10 ** (digits - 1), 10**digits)))
 
 
+# A junk keyword (one per search account): a broad, cheap term that brings many clicks and
+# sign-ups (bots, freebie hunters) of whom none ever activates and few come back.
+JUNK_VOLUME = 4.0  # times the impressions of an ordinary keyword
+JUNK_QUALITY = 0.2  # retention multiplier of its users
+
+
+def _with_junk_keywords(units: list[AdUnit]) -> list[AdUnit]:
+    """Turn the busiest generic, converting keyword of each search account into junk (the
+    other units keep their ids and parameters)."""
+    out = list(units)
+    for account in _SEARCH_CAMPAIGNS:
+        i = max(
+            (
+                i
+                for i, u in enumerate(out)
+                if u.account is account
+                and not u.wasted
+                and not u.campaign_name.startswith(("Brand", "品牌"))
+            ),
+            key=lambda i: out[i].daily_impressions * out[i].ctr,
+        )
+        unit = out[i]
+        out[i] = replace(
+            unit,
+            junk=True,
+            match_type="broad",
+            daily_impressions=unit.daily_impressions * JUNK_VOLUME,
+            cpc=unit.cpc * 0.5,
+            quality=JUNK_QUALITY,
+        )
+    return out
+
+
 def build_ad_units(seed: int, traffic: float) -> list[AdUnit]:
     """Every ad unit of the demo company, with its (hidden) performance."""
     rng = np.random.default_rng([seed, 1])
@@ -252,7 +286,7 @@ def build_ad_units(seed: int, traffic: float) -> list[AdUnit]:
                         wasted=False,
                     )
                 )
-    return units
+    return _with_junk_keywords(units)
 
 
 def build_content(seed: int, days: int, traffic: float) -> list[ContentItem]:
