@@ -383,58 +383,96 @@ def _spend(m: Marts, p: Period, cur: str) -> Section:
 
 
 KEYWORD_KEYS = ("report_date", "platform", "ad_group_id", "keyword_id")
+AD_UNIT_KEYS = ("report_date", "platform", "campaign_id", "ad_group_id")
+_WHY = (
+    "case when is_wasted then 'wasted: spent, no sign-up' "
+    "when is_junk then 'junk: sign-ups do not activate' "
+    "when is_star then 'star: top ROAS D7' end as why"
+)
+_UNIT_FIGURES = (
+    Column("action", "Action", "text"),
+    Column("why", "Why", "text"),
+    Column("trailing_spend", "Spend (window)", "money"),
+    Column("trailing_signups", "Sign-ups", "count"),
+    Column("cpa", "CPA", "money"),
+    Column("activation_rate", "Activated (D7)", "rate"),
+    Column("cost_per_activated", "Cost per activated", "money"),
+    Column("roas_d7", "ROAS D7", "ratio"),
+    Column("viral_adjusted_cac", "Viral-adj. CAC", "money"),
+)
 
 
-def _keywords(m: Marts, p: Period, cur: str) -> Section:
-    columns = (
-        "platform, campaign_name, ad_group_name, keyword_text, match_type, "
-        "trailing_spend, trailing_clicks, trailing_signups, conversion_rate, "
-        "conversion_rank, is_wasted"
-    )
-    select = f"select report_date, ad_group_id, keyword_id, {columns} from mart_keyword_performance"
-    cut = m.rows(
-        f"{select} where report_date = ? and is_wasted "
-        "order by trailing_spend desc, platform, keyword_id limit ?",
+def _budget_actions(m: Marts, p: Period, cur: str) -> Section:
+    """The cut / scale list of the period's last day: keywords for search platforms, ad
+    groups / ad sets for the others; how many units are kept, per platform."""
+    keywords = m.rows(
+        f"select {', '.join(KEYWORD_KEYS)}, keyword_text, match_type, action, {_WHY}, "
+        f"{', '.join(c.name for c in _UNIT_FIGURES[2:])} from mart_keyword_performance "
+        "where report_date = ? and action in ('cut', 'scale') "
+        "order by platform, action, trailing_spend desc, keyword_id limit ?",
         p.end,
-        TOP_ROWS,
+        TOP_ROWS * 2,
     )
-    scale = m.rows(
-        f"{select} where report_date = ? and conversion_rank <= 3 "
-        "and trailing_signups > 0 order by platform, conversion_rank, keyword_id",
+    ad_units = m.rows(
+        f"select {', '.join(AD_UNIT_KEYS)}, campaign_name, ad_group_name, action, {_WHY}, "
+        f"{', '.join(c.name for c in _UNIT_FIGURES[2:])} from mart_ad_unit_performance "
+        "where report_date = ? and action in ('cut', 'scale') and platform not in "
+        "(select distinct platform from mart_keyword_performance) "
+        "order by platform, action, trailing_spend desc, ad_group_id limit ?",
+        p.end,
+        TOP_ROWS * 2,
+    )
+    counts = m.rows(
+        "select platform, action, count(*) as units from ("
+        "select platform, action from mart_keyword_performance where report_date = ? "
+        "union all select platform, action from mart_ad_unit_performance where report_date = ? "
+        "and platform not in (select distinct platform from mart_keyword_performance)"
+        ") as units where action is not null group by platform, action order by platform, action",
+        p.end,
         p.end,
     )
-    shown = (
-        Column("platform", "Platform", "text"),
-        Column("keyword_text", "Keyword", "text"),
-        Column("match_type", "Match", "text"),
-        Column("trailing_spend", "Spend (window)", "money"),
-        Column("trailing_clicks", "Clicks", "count"),
-        Column("trailing_signups", "Sign-ups", "count"),
-        Column("conversion_rate", "Sign-ups per click", "rate"),
+    tally: dict[str, dict[str, int]] = {}
+    for r in counts:
+        tally.setdefault(r["platform"], {})[r["action"]] = r["units"]
+    summary = "; ".join(
+        f"{platform}: " + ", ".join(f"{n} {a}" for a, n in sorted(by.items()))
+        for platform, by in tally.items()
     )
     return Section(
-        "Keywords to cut and to scale",
-        f"Search keywords over the trailing window ending {p.end}. Cut: spent over the "
-        "wasted-keyword threshold without a sign-up (is_wasted). Scale: the three best "
-        "converting keywords of each platform.",
+        "Cut, keep, scale",
+        f"Every unit that spent in the trailing window ending {p.end} ({summary or 'none'}). "
+        "Cut: wasted (spent over the threshold without a sign-up) or junk (its sign-ups do "
+        "not activate: P(activation rate < floor) > 0.9). Scale: stars, the best ROAS D7 of "
+        "their platform with enough sign-ups. D7 columns are the cohorts whose first week "
+        "is over (README, 'Cut, keep, scale').",
         [
-            "<h3>Cut</h3>",
+            "<h3>Search keywords</h3>",
             table(
                 "mart_keyword_performance",
                 KEYWORD_KEYS,
-                shown,
-                cut,
+                (
+                    Column("platform", "Platform", "text"),
+                    Column("keyword_text", "Keyword", "text"),
+                    Column("match_type", "Match", "text"),
+                    *_UNIT_FIGURES,
+                ),
+                keywords,
                 cur,
-                "No wasted keyword: every keyword over the threshold brought sign-ups.",
+                "No keyword to cut or scale: every keyword is a keep.",
             ),
-            "<h3>Scale</h3>",
+            "<h3>Ad groups and ad sets (feeds)</h3>",
             table(
-                "mart_keyword_performance",
-                KEYWORD_KEYS,
-                (*shown, Column("conversion_rank", "Rank", "count")),
-                scale,
+                "mart_ad_unit_performance",
+                AD_UNIT_KEYS,
+                (
+                    Column("platform", "Platform", "text"),
+                    Column("campaign_name", "Campaign", "text"),
+                    Column("ad_group_name", "Ad group / set", "text"),
+                    *_UNIT_FIGURES,
+                ),
+                ad_units,
                 cur,
-                "No keyword converted in the window.",
+                "No ad group to cut or scale: every one is a keep.",
             ),
         ],
     )
@@ -926,7 +964,7 @@ def build_report(cfg: Settings, unit: str = "day", on: date | None = None) -> Pa
             _headline(marts, period, cur),
             _anomalies(marts, period, cur),
             _spend(marts, period, cur),
-            _keywords(marts, period, cur),
+            _budget_actions(marts, period, cur),
             _funnels(marts, period, cur),
             _retention(marts, period, cur),
             _value_curves(marts, period, cur),
