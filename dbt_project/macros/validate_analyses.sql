@@ -361,3 +361,13 @@
         {%- endif -%}
     {%- endfor -%}
 {%- endmacro %}
+
+{#- var('lifecycle_event'): empty (activity = any event but identify) or a tracking-plan
+    event; returns it. -#}
+{% macro validate_lifecycle_event() -%}
+    {%- set name = var('lifecycle_event', none) -%}
+    {%- if name and name not in var('tracking_plan') -%}
+        {{ exceptions.raise_compiler_error("var 'lifecycle_event': " ~ (name | tojson) ~ " is not in var('tracking_plan') (leave it empty for any event)") }}
+    {%- endif -%}
+    {{ return(name or none) }}
+{%- endmacro %}

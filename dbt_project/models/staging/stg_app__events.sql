@@ -30,6 +30,8 @@ renamed as (
         utm_term,
         utm_content,
         device_timezone,
+        {{ json_text('raw_record', 'context.os.name') }} as os_name,
+        {{ json_text('raw_record', 'context.app.version') }} as app_version,
         properties,
         traits,
         load_id,
