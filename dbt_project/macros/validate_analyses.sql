@@ -371,3 +371,13 @@
     {%- endif -%}
     {{ return(name or none) }}
 {%- endmacro %}
+
+{#- var('lifecycle_period_units'): a non-empty list of day / week / month; returns it. -#}
+{% macro validate_lifecycle_period_units() -%}
+    {%- set units = var('lifecycle_period_units') -%}
+    {%- if units is string or units is not sequence or units | length == 0
+        or units | reject('in', ['day', 'week', 'month']) | list | length > 0 -%}
+        {{ exceptions.raise_compiler_error("var 'lifecycle_period_units' must list some of day, week, month, got " ~ (units | tojson)) }}
+    {%- endif -%}
+    {{ return(units) }}
+{%- endmacro %}

@@ -3,7 +3,7 @@
 -- returning (active in the previous period too), resurrecting (active, not in the previous
 -- period, not new), dormant (active in the previous period, not in this one; a negative
 -- count). Rules in full: _product__models.yml.
-{%- set units = ['day', 'week', 'month'] %}
+{%- set units = validate_lifecycle_period_units() %}
 with
 
 activity as (
