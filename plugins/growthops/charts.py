@@ -32,16 +32,15 @@ def _svg(chart: Any) -> str:
     return svg[svg.index("<svg") :]  # drop the XML declaration: the SVG sits inside HTML
 
 
-def _color(field: str | None, title: str | None = None) -> Any:
+def _color(field: str | None, title: str | None = None, domain: Sequence[str] | None = None) -> Any:
+    """A nominal colour scale; `domain` fixes the order (legend and stacking) of its values."""
     import altair as alt
 
     if field is None:
         return alt.value(PALETTE[0])
+    scale = alt.Scale(range=PALETTE, domain=list(domain)) if domain else alt.Scale(range=PALETTE)
     return alt.Color(
-        f"{field}:N",
-        title=title,
-        scale=alt.Scale(range=PALETTE),
-        legend=alt.Legend(orient="bottom", columns=4),
+        f"{field}:N", title=title, scale=scale, legend=alt.Legend(orient="bottom", columns=4)
     )
 
 
@@ -80,9 +79,10 @@ def bars(
     color: str | None = None,
     value_format: str = ",.0f",
     title: str = "",
-    sort: Sequence[str] | None = None,
+    sort: Sequence[Any] | None = None,
 ) -> str:
-    """Horizontal bars, one per `category`, labelled with their value."""
+    """Horizontal bars, one per `category`, labelled with their value; with `color`, each
+    bar stacks its rows (no labels: they would overlap)."""
     import altair as alt
 
     data = _data(rows)
@@ -90,26 +90,36 @@ def bars(
     base = alt.Chart(data).encode(
         y=y, x=alt.X(f"{value}:Q", title=None, axis=alt.Axis(format=value_format))
     )
-    chart = base.mark_bar().encode(color=_color(color)) + base.mark_text(
-        align="left", dx=3, fontSize=11
-    ).encode(text=alt.Text(f"{value}:Q", format=value_format))
+    chart = base.mark_bar().encode(color=_color(color))
+    if color is None:
+        chart += base.mark_text(align="left", dx=3, fontSize=11).encode(
+            text=alt.Text(f"{value}:Q", format=value_format)
+        )
     height = max(60, 26 * len({r[category] for r in rows}))
     return _svg(chart.properties(width=WIDTH - 140, height=height, title=title))
 
 
 def stacked_bars(
-    rows: Sequence[dict[str, Any]], x: str, y: str, color: str, *, title: str = ""
+    rows: Sequence[dict[str, Any]],
+    x: str,
+    y: str,
+    color: str,
+    *,
+    title: str = "",
+    x_type: str = "T",
+    color_order: Sequence[str] | None = None,
 ) -> str:
-    """Vertical bars per `x` (a date), stacked by `color`."""
+    """Vertical bars per `x` (a date; `x_type` "O" draws one band per value), stacked by
+    `color` (negative values below zero)."""
     import altair as alt
 
     chart = (
         alt.Chart(_data(rows))
         .mark_bar()
         .encode(
-            x=alt.X(f"{x}:T", title=None),
+            x=alt.X(f"{x}:{x_type}", title=None),
             y=alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format=",.0f")),
-            color=_color(color),
+            color=_color(color, domain=color_order),
         )
     )
     return _svg(chart.properties(width=WIDTH, height=200, title=title))

@@ -614,6 +614,62 @@ def _retention(m: Marts, p: Period, cur: str) -> Section:
     return section
 
 
+LIFECYCLE_KEYS = ("period_unit", "period_start", "acquisition_channel", "status")
+STICKINESS_KEYS = ("window_days", "window_end", "acquisition_channel", "active_days")
+LIFECYCLE_PERIODS = {"day": 28, "week": 12}  # how many periods the lifecycle chart shows
+
+
+def _users(m: Marts, p: Period, cur: str) -> Section:
+    """Lifecycle (PostHog's: new / returning / resurrecting above zero, dormant below) over
+    the periods up to this one, and stickiness of the latest complete windows."""
+    lifecycle = m.rows(
+        f"select {', '.join(LIFECYCLE_KEYS)}, persons from mart_lifecycle "
+        "where period_unit = ? and period_start <= ? and period_start > ? "
+        "order by period_start, status, acquisition_channel",
+        p.unit,
+        p.start,
+        p.start - timedelta(days=LIFECYCLE_PERIODS[p.unit] * (7 if p.unit == "week" else 1)),
+    )
+    section = Section(
+        "Users: lifecycle and stickiness",
+        "Lifecycle (PostHog's): each period's active persons are new (first seen then), "
+        "returning (active the period before too) or resurrecting (back after a gap); "
+        "dormant persons (active the period before, not now) are drawn below zero. "
+        "Stickiness: persons by the number of days they were active in the window.",
+    )
+    if lifecycle:
+        svg = charts.stacked_bars(lifecycle, "period_start", "persons", "status", x_type="O",
+                                  color_order=("new", "returning", "resurrecting", "dormant"),
+                                  title=f"Lifecycle by {p.unit}")  # fmt: skip
+        section.parts.append(
+            chart_block(svg, "mart_lifecycle", LIFECYCLE_KEYS, ["persons"], lifecycle)
+        )
+    for window in (7, 28):
+        rows = m.rows(
+            f"select {', '.join(STICKINESS_KEYS)}, persons from mart_stickiness "
+            "where window_days = ? and window_end = (select max(window_end) from mart_stickiness "
+            "where window_days = ? and window_end <= ?) order by active_days, acquisition_channel",
+            window,
+            window,
+            p.end,
+        )
+        if rows:
+            svg = charts.bars(
+                rows,
+                "active_days",
+                "persons",
+                color="acquisition_channel",
+                sort=list(range(1, window + 1)),
+                title=f"Days active in the {window} days to {rows[0]['window_end']}",
+            )
+            section.parts.append(
+                chart_block(svg, "mart_stickiness", STICKINESS_KEYS, ["persons"], rows)
+            )
+    if not lifecycle:
+        section.parts.append('<p class="empty">No activity in these periods.</p>')
+    return section
+
+
 CONTENT_KEYS = ("period_unit", "period_start", "content_id")
 
 
@@ -967,6 +1023,7 @@ def build_report(cfg: Settings, unit: str = "day", on: date | None = None) -> Pa
             _budget_actions(marts, period, cur),
             _funnels(marts, period, cur),
             _retention(marts, period, cur),
+            _users(marts, period, cur),
             _value_curves(marts, period, cur),
             _content(marts, period, cur),
             _experiments(marts, period, cur),
