@@ -381,3 +381,37 @@
     {%- endif -%}
     {{ return(units) }}
 {%- endmacro %}
+
+{#- var('paths'): [{name, description, event, direction: after | before, steps: 1..10,
+    top: >= 1}]; returns them with defaults (after, 5 steps, top 10). -#}
+{% macro validate_paths(definitions, tracking_plan) -%}
+    {%- set plan = growthops.validate_tracking_plan(tracking_plan) -%}
+    {%- if definitions is string or definitions is not sequence or definitions | length == 0 -%}
+        {{ exceptions.raise_compiler_error("var 'paths' must be a non-empty list of path definitions") }}
+    {%- endif -%}
+    {%- set allowed = ['name', 'description', 'event', 'direction', 'steps', 'top'] -%}
+    {%- set seen = [] -%}
+    {%- set normalized = [] -%}
+    {%- for definition in definitions -%}
+        {%- set name = growthops._validate_definition_header(definition, 'path definition', loop.index, allowed, seen) -%}
+        {%- set where = "path definition '" ~ name ~ "'" -%}
+        {%- if definition.get('event') not in plan -%}
+            {{ exceptions.raise_compiler_error(where ~ ": event " ~ (definition.get('event') | tojson) ~ " is not in var('tracking_plan')") }}
+        {%- endif -%}
+        {%- set direction = definition.get('direction', 'after') -%}
+        {%- if direction not in ['after', 'before'] -%}
+            {{ exceptions.raise_compiler_error(where ~ ": direction " ~ (direction | tojson) ~ " must be after or before") }}
+        {%- endif -%}
+        {%- set steps = definition.get('steps', 5) -%}
+        {%- if steps is not integer or steps is sameas true or steps < 1 or steps > 10 -%}
+            {{ exceptions.raise_compiler_error(where ~ ": steps " ~ (steps | tojson) ~ " must be an integer from 1 to 10") }}
+        {%- endif -%}
+        {%- set top = definition.get('top', 10) -%}
+        {%- if top is not integer or top is sameas true or top < 1 -%}
+            {{ exceptions.raise_compiler_error(where ~ ": top " ~ (top | tojson) ~ " must be an integer >= 1") }}
+        {%- endif -%}
+        {%- do normalized.append({'name': name, 'event': definition.get('event'), 'direction': direction,
+                                  'steps': steps, 'top': top}) -%}
+    {%- endfor -%}
+    {{ return(normalized) }}
+{%- endmacro %}
