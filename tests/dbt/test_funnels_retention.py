@@ -336,3 +336,23 @@ def test_a_bad_experiment_definition_fails_naming_it(
     output = result.stdout + result.stderr
     for words in named:
         assert words in output, output[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("model", "bad", "named"),
+    [
+        ("mart_paths", {"paths": [{"name": "after_x", "event": "Signed Up", "direction": "sideways"}]},
+         ["path definition 'after_x'", "sideways", "after or before"]),
+        ("mart_ad_unit_performance", {"junk_activation_floor": 1.5},
+         ["junk_activation_floor", "strictly between 0 and 1", "1.5"]),
+    ],
+    ids=["path_direction", "junk_floor"],
+)  # fmt: skip
+def test_a_bad_analysis_setting_fails_naming_it(
+    dbt_env: dict[str, str], model: str, bad: dict, named: list[str]
+) -> None:
+    result = _dbt(dbt_env, "compile", "--select", model, "--vars", json.dumps(bad))
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    for words in named:
+        assert words in output, output[-2000:]
