@@ -415,3 +415,61 @@
     {%- endfor -%}
     {{ return(normalized) }}
 {%- endmacro %}
+
+{#- var('segments'): [{name, description, match: all | any, rules: [{column, op, value}]}]
+    over the documented columns of mart_person_profiles; returns them normalized. -#}
+{% macro validate_segments(definitions) -%}
+    {%- if definitions is string or definitions is not sequence -%}
+        {{ exceptions.raise_compiler_error("var 'segments' must be a list of segment definitions") }}
+    {%- endif -%}
+    {#- the documented profile columns (dbt's graph; unit tests get none: no column check) -#}
+    {%- set columns = [] -%}
+    {%- for node in (graph.get('nodes') or {}).values() if node.resource_type == 'model' and node.name == 'mart_person_profiles' -%}
+        {%- do columns.extend(node.columns.keys()) -%}
+    {%- endfor -%}
+    {%- set ops = ['=', '!=', '>', '>=', '<', '<=', 'in', 'not in', 'is null', 'is not null'] -%}
+    {%- set allowed = ['name', 'description', 'match', 'rules'] -%}
+    {%- set seen = [] -%}
+    {%- set normalized = [] -%}
+    {%- for definition in definitions -%}
+        {%- set name = growthops._validate_definition_header(definition, 'segment', loop.index, allowed, seen) -%}
+        {%- do growthops.validate_identifier_key(name, "segment '" ~ name ~ "'") -%}
+        {%- set match = definition.get('match', 'all') -%}
+        {%- if match not in ['all', 'any'] -%}
+            {{ exceptions.raise_compiler_error("segment '" ~ name ~ "': match " ~ (match | tojson) ~ " must be all or any") }}
+        {%- endif -%}
+        {%- set rules = definition.get('rules') -%}
+        {%- if rules is string or rules is not sequence or rules | length == 0 -%}
+            {{ exceptions.raise_compiler_error("segment '" ~ name ~ "': 'rules' must list at least one {column, op, value}") }}
+        {%- endif -%}
+        {%- for rule in rules -%}
+            {%- set where = "segment '" ~ name ~ "' rule " ~ loop.index -%}
+            {%- if rule is not mapping or rule.get('column') is not string -%}
+                {{ exceptions.raise_compiler_error(where ~ ": must be {column: <profile column>, op: <operator>, value: <value>}") }}
+            {%- endif -%}
+            {%- if columns and rule.get('column') not in columns -%}
+                {{ exceptions.raise_compiler_error(where ~ ": column " ~ (rule.get('column') | tojson) ~ " is not a column of mart_person_profiles") }}
+            {%- endif -%}
+            {%- set op = rule.get('op', '=') -%}
+            {%- if op not in ops -%}
+                {{ exceptions.raise_compiler_error(where ~ ": op " ~ (op | tojson) ~ " is not one of " ~ ops | join(', ')) }}
+            {%- endif -%}
+            {%- set value = rule.get('value') -%}
+            {%- if op in ['in', 'not in'] and (value is string or value is not sequence or value | length == 0) -%}
+                {{ exceptions.raise_compiler_error(where ~ ": '" ~ op ~ "' needs a non-empty list as value") }}
+            {%- elif op not in ['in', 'not in', 'is null', 'is not null'] and (value is none or value is mapping or (value is sequence and value is not string)) -%}
+                {{ exceptions.raise_compiler_error(where ~ ": value must be a string, number or boolean") }}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- do normalized.append({'name': name, 'match': match, 'rules': rules}) -%}
+    {%- endfor -%}
+    {{ return(normalized) }}
+{%- endmacro %}
+
+{#- A rule's value as SQL: a number or boolean as itself, anything else an escaped string. -#}
+{% macro segment_value_sql(value) -%}
+    {%- if value is sameas true or value is sameas false -%}{{ 'true' if value else 'false' }}
+    {%- elif value is number -%}{{ value }}
+    {%- else -%}{{ funnel_sql_string(value) }}
+    {%- endif -%}
+{%- endmacro %}
