@@ -1,7 +1,8 @@
 -- One row per person and reporting day on which they were active in the lifecycle sense:
 -- any event except identify calls, or only var('lifecycle_event') when it is set.
 {%- set lifecycle_event = validate_lifecycle_event() %}
-{%- set is_activity = "event_name = " ~ funnel_sql_string(lifecycle_event) if lifecycle_event else "message_type <> 'identify'" %}
+{%- set is_activity = "message_type <> 'identify'" %}
+{%- if lifecycle_event %}{% set is_activity = "event_name = " ~ funnel_sql_string(lifecycle_event) %}{% endif %}
 with
 
 final as (
