@@ -50,7 +50,7 @@
     {%- endif -%}
     {%- set orders = ['ordered', 'strict', 'unordered'] -%}
     {%- set units = ['second', 'minute', 'hour', 'day', 'week'] -%}
-    {%- set allowed = ['name', 'description', 'steps', 'window', 'order'] -%}
+    {%- set allowed = ['name', 'description', 'steps', 'window', 'order', 'breakdown_by'] -%}
     {%- set seen = [] -%}
     {%- set normalized = [] -%}
     {%- for funnel in funnels -%}
@@ -115,7 +115,8 @@
             'order': order,
             'window_value': window.get('value'),
             'window_unit': window.get('unit'),
-            'steps': norm_steps
+            'steps': norm_steps,
+            'breakdown_by': growthops.validate_breakdown(funnel.get('breakdown_by'), where)
         }) -%}
     {%- endfor -%}
     {{ return(normalized) }}
@@ -128,7 +129,7 @@
     {%- endif -%}
     {%- set periods_allowed = ['day', 'week', 'month'] -%}
     {%- set types = ['first_time', 'recurring'] -%}
-    {%- set allowed = ['name', 'description', 'cohort_event', 'return_event', 'period', 'periods', 'type', 'rolling'] -%}
+    {%- set allowed = ['name', 'description', 'cohort_event', 'return_event', 'period', 'periods', 'type', 'rolling', 'breakdown_by'] -%}
     {%- set seen = [] -%}
     {%- set normalized = [] -%}
     {%- for definition in definitions -%}
@@ -163,7 +164,8 @@
             'period': definition.get('period'),
             'periods': periods,
             'type': type,
-            'rolling': rolling
+            'rolling': rolling,
+            'breakdown_by': growthops.validate_breakdown(definition.get('breakdown_by'), where)
         }) -%}
     {%- endfor -%}
     {{ return(normalized) }}
@@ -422,11 +424,7 @@
     {%- if definitions is string or definitions is not sequence -%}
         {{ exceptions.raise_compiler_error("var 'segments' must be a list of segment definitions") }}
     {%- endif -%}
-    {#- the documented profile columns (dbt's graph; unit tests get none: no column check) -#}
-    {%- set columns = [] -%}
-    {%- for node in (graph.get('nodes') or {}).values() if node.resource_type == 'model' and node.name == 'mart_person_profiles' -%}
-        {%- do columns.extend(node.columns.keys()) -%}
-    {%- endfor -%}
+    {%- set columns = growthops.profile_columns() -%}
     {%- set ops = ['=', '!=', '>', '>=', '<', '<=', 'in', 'not in', 'is null', 'is not null'] -%}
     {%- set allowed = ['name', 'description', 'match', 'rules'] -%}
     {%- set seen = [] -%}
@@ -472,4 +470,36 @@
     {%- elif value is number -%}{{ value }}
     {%- else -%}{{ funnel_sql_string(value) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The documented columns of mart_person_profiles (dbt's graph; unit tests see none, and
+    then no column is checked). -#}
+{% macro profile_columns() -%}
+    {%- set columns = [] -%}
+    {%- for node in (graph.get('nodes') or {}).values() if node.resource_type == 'model' and node.name == 'mart_person_profiles' -%}
+        {%- do columns.extend(node.columns.keys()) -%}
+    {%- endfor -%}
+    {{ return(columns) }}
+{%- endmacro %}
+
+{#- A funnel's or retention definition's breakdown_by: empty, a mart_person_profiles column,
+    or segment:<a var('segments') name>; returns it (none when empty). -#}
+{% macro validate_breakdown(value, where) -%}
+    {%- if value is none or value == '' -%}{{ return(none) }}{%- endif -%}
+    {%- if value is not string -%}
+        {{ exceptions.raise_compiler_error(where ~ ": breakdown_by must be a profile column or segment:<name>") }}
+    {%- endif -%}
+    {%- if value.startswith('segment:') -%}
+        {%- set names = var('segments') | map(attribute='name') | list -%}
+        {%- if value[8:] not in names -%}
+            {{ exceptions.raise_compiler_error(where ~ ": breakdown_by " ~ (value | tojson) ~ " names no segment of var('segments')") }}
+        {%- endif -%}
+    {%- else -%}
+        {%- set columns = growthops.profile_columns() -%}
+        {%- if columns and value not in columns -%}
+            {{ exceptions.raise_compiler_error(where ~ ": breakdown_by " ~ (value | tojson) ~ " is not a column of mart_person_profiles (or segment:<name>)") }}
+        {%- endif -%}
+        {%- do growthops.validate_identifier_key(value, where) -%}
+    {%- endif -%}
+    {{ return(value) }}
 {%- endmacro %}

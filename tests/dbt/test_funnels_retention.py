@@ -106,7 +106,7 @@ def test_funnel_steps_never_increase(dbt_env: dict[str, str]) -> None:
         select * from (
             select *, lag(persons) over (
                 partition by funnel_name, cohort_date, acquisition_channel,
-                    acquisition_platform, acquisition_campaign_id
+                    acquisition_platform, acquisition_campaign_id, breakdown_value
                 order by step_number) as previous_persons
             from marts.mart_funnel_conversion
         ) where persons > previous_persons

@@ -25,9 +25,19 @@ def export_pandas_inputs(pipeline_db: Path, out: Path) -> tuple[Path, Path]:
                       where message_type <> 'identify' and person_key is not null)
                 to '{events}' (format parquet)"""
         )
+        # each person's profile and segments: what a funnel / retention breakdown reads
         con.execute(
-            f"""copy (select person_key, acquisition_channel, acquisition_platform,
-                             acquisition_campaign_id from intermediate.int_persons)
+            f"""copy (select persons.person_key, persons.acquisition_channel,
+                             persons.acquisition_platform, persons.acquisition_campaign_id,
+                             profiles.* exclude (person_key, acquisition_channel,
+                                                 acquisition_platform, acquisition_campaign_id),
+                             segments.segments
+                      from intermediate.int_persons as persons
+                      left join marts.mart_person_profiles as profiles
+                          on persons.person_key = profiles.person_key
+                      left join (select person_key, list(segment_name) as segments
+                                 from marts.mart_segment_members group by person_key) as segments
+                          on persons.person_key = segments.person_key)
                 to '{persons}' (format parquet)"""
         )
     finally:

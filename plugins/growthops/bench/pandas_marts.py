@@ -35,6 +35,23 @@ def load_inputs(events_path: Path, persons_path: Path) -> tuple[pd.DataFrame, pd
     return events, persons.set_index("person_key")
 
 
+ALL = "(all)"
+
+
+def breakdown_values(persons: pd.DataFrame, definition: dict[str, Any]) -> pd.Series:
+    """Each person's breakdown value (index person_key): the profile column as text, or a
+    segment's name / 'not <name>'; '(all)' without breakdown_by."""
+    by = definition.get("breakdown_by")
+    if not by:
+        return pd.Series(ALL, index=persons.index)
+    if by.startswith("segment:"):
+        name = by.removeprefix("segment:")
+        return persons["segments"].map(
+            lambda s: name if s is not None and name in list(s) else f"not {name}"
+        )
+    return persons[by].map(lambda v: NONE if v is None or pd.isna(v) else str(v))
+
+
 def reporting_dates(ts: pd.Series, timezone: str) -> pd.Series:
     if timezone != "UTC":
         ts = ts.dt.tz_localize("UTC").dt.tz_convert(timezone).dt.tz_localize(None)
@@ -163,7 +180,8 @@ def funnel_conversion(
         counted["seconds"] = seconds.where(counted["step"] > 1)
         counted = counted.join(persons[dims], on="person_key")
         counted[dims] = counted[dims].fillna(NONE)
-        keys = ["cohort_date", *dims]
+        counted["breakdown_value"] = counted["person_key"].map(breakdown_values(persons, funnel))
+        keys = ["cohort_date", *dims, "breakdown_value"]
         totals = counted.groupby([*keys, "step"], as_index=False).agg(
             persons=("person_key", "size"),
             avg_seconds_to_convert=("seconds", "mean"),
@@ -191,8 +209,10 @@ def funnel_conversion(
         )
         rows.insert(0, "funnel_name", funnel["name"])
         rows.insert(1, "funnel_order", funnel.get("order", "ordered"))
+        rows["breakdown_by"] = funnel.get("breakdown_by")
         out.append(rows.rename(columns={"step": "step_number"}))
-    columns = ["funnel_name", "funnel_order", "cohort_date", *dims, "step_number", "step_event",
+    columns = ["funnel_name", "funnel_order", "cohort_date", *dims, "breakdown_by",
+               "breakdown_value", "step_number", "step_event",
                "step_label", "persons", "conversion_from_start", "conversion_from_previous",
                "avg_seconds_to_convert", "median_seconds_to_convert"]  # fmt: skip
     return pd.concat(out, ignore_index=True)[columns]
@@ -256,9 +276,12 @@ def retention(
         else:
             retained = joined[joined["k"] <= periods][["person_key", "period", "k"]]
             retained = retained.drop_duplicates()
-        cohorts = cohorts.assign(acquisition_channel=cohorts["person_key"].map(channel))
-        retained = retained.assign(acquisition_channel=retained["person_key"].map(channel))
-        keys = ["period", "acquisition_channel"]
+        values = breakdown_values(persons, d)
+        cohorts = cohorts.assign(acquisition_channel=cohorts["person_key"].map(channel),
+                                 breakdown_value=cohorts["person_key"].map(values))  # fmt: skip
+        retained = retained.assign(acquisition_channel=retained["person_key"].map(channel),
+                                   breakdown_value=retained["person_key"].map(values))  # fmt: skip
+        keys = ["period", "acquisition_channel", "breakdown_value"]
         for f in (cohorts, retained):
             f["acquisition_channel"] = f["acquisition_channel"].fillna(NONE)
         sizes = cohorts.groupby(keys, as_index=False).size().rename(columns={"size": "cohort_size"})
@@ -280,6 +303,8 @@ def retention(
                     "period_unit": unit,
                     "cohort_period": grid["period"],
                     "acquisition_channel": grid["acquisition_channel"],
+                    "breakdown_by": d.get("breakdown_by"),
+                    "breakdown_value": grid["breakdown_value"],
                     "period_number": grid["k"],
                     "period_start": _add_periods(grid["period"], grid["k"], unit),
                     "is_period_complete": period_end <= last_event_date,

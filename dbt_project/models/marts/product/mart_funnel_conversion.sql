@@ -1,7 +1,10 @@
 {#- refs first, so parsing (execute = false, nothing validated or generated) records them -#}
 {%- set person_events = ref('int_person_events') -%}
 {%- set persons_model = ref('int_persons') -%}
--- One row per funnel × cohort day × acquisition channel × platform × campaign × step,
+{%- set profiles_model = ref('mart_person_profiles') -%}
+{%- set segment_members_model = ref('mart_segment_members') -%}
+-- One row per funnel × cohort day × acquisition channel × platform × campaign × breakdown
+-- value (a funnel's breakdown_by; '(all)' without one) × step,
 -- generated from vars.funnels (dbt_project.yml); semantics in _product__funnels_retention.yml.
 --
 -- Per funnel: every step-1 event starts an attempt (unordered: every event matching any
@@ -44,6 +47,11 @@ funnel_steps as (
 
 ),
 
+breakdowns as (
+{{ growthops.breakdown_values(funnels, 'funnel_name', profiles_model, segment_members_model) }}
+
+),
+
 {% for funnel in funnels -%}
 {{ growthops.funnel_reached_ctes(funnel, 'funnel_' ~ loop.index) }},
 
@@ -82,6 +90,7 @@ step_totals as (
         coalesce(persons.acquisition_channel, '(none)') as acquisition_channel,
         coalesce(persons.acquisition_platform, '(none)') as acquisition_platform,
         coalesce(persons.acquisition_campaign_id, '(none)') as acquisition_campaign_id,
+        coalesce(breakdowns.breakdown_value, '(all)') as breakdown_value,
         counted_steps.step_number,
         count(*) as persons,
         avg(counted_steps.seconds_to_convert) as avg_seconds_to_convert,
@@ -89,7 +98,10 @@ step_totals as (
     from counted_steps
     left join persons
         on counted_steps.person_key = persons.person_key
-    group by 1, 2, 3, 4, 5, 6
+    left join breakdowns
+        on counted_steps.funnel_name = breakdowns.funnel_name
+        and counted_steps.person_key = breakdowns.person_key
+    group by 1, 2, 3, 4, 5, 6, 7
 
 ),
 
@@ -100,7 +112,8 @@ cohorts as (
         cohort_date,
         acquisition_channel,
         acquisition_platform,
-        acquisition_campaign_id
+        acquisition_campaign_id,
+        breakdown_value
     from step_totals
 
 ),
@@ -134,6 +147,7 @@ joined as (
         and grid.acquisition_channel = step_totals.acquisition_channel
         and grid.acquisition_platform = step_totals.acquisition_platform
         and grid.acquisition_campaign_id = step_totals.acquisition_campaign_id
+        and grid.breakdown_value = step_totals.breakdown_value
         and grid.step_number = step_totals.step_number
 
 ),
@@ -147,14 +161,16 @@ final as (
         cast(acquisition_channel as {{ dbt.type_string() }}) as acquisition_channel,
         cast(acquisition_platform as {{ dbt.type_string() }}) as acquisition_platform,
         cast(acquisition_campaign_id as {{ dbt.type_string() }}) as acquisition_campaign_id,
+        cast({{ growthops.breakdown_by_column(funnels, 'funnel_name') }} as {{ dbt.type_string() }}) as breakdown_by,
+        cast(breakdown_value as {{ dbt.type_string() }}) as breakdown_value,
         cast(step_number as {{ dbt.type_int() }}) as step_number,
         cast(step_event as {{ dbt.type_string() }}) as step_event,
         cast(step_label as {{ dbt.type_string() }}) as step_label,
         cast(persons as {{ dbt.type_bigint() }}) as persons,
-        {{ growthops.safe_divide('persons', 'max(case when step_number = 1 then persons end) over (partition by funnel_name, cohort_date, acquisition_channel, acquisition_platform, acquisition_campaign_id)') }}
+        {{ growthops.safe_divide('persons', 'max(case when step_number = 1 then persons end) over (partition by funnel_name, cohort_date, acquisition_channel, acquisition_platform, acquisition_campaign_id, breakdown_value)') }}
             as conversion_from_start,
         case
-            when step_number > 1 then {{ growthops.safe_divide('persons', 'lag(persons) over (partition by funnel_name, cohort_date, acquisition_channel, acquisition_platform, acquisition_campaign_id order by step_number)') }}
+            when step_number > 1 then {{ growthops.safe_divide('persons', 'lag(persons) over (partition by funnel_name, cohort_date, acquisition_channel, acquisition_platform, acquisition_campaign_id, breakdown_value order by step_number)') }}
         end as conversion_from_previous,
         cast(avg_seconds_to_convert as double precision) as avg_seconds_to_convert,
         cast(median_seconds_to_convert as double precision) as median_seconds_to_convert

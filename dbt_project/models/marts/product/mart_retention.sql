@@ -1,7 +1,10 @@
 {#- refs first, so parsing (execute = false, nothing validated or generated) records them -#}
 {%- set person_events = ref('int_person_events') -%}
 {%- set persons_model = ref('int_persons') -%}
--- One row per retention definition × cohort period × acquisition channel × period number
+{%- set profiles_model = ref('mart_person_profiles') -%}
+{%- set segment_members_model = ref('mart_segment_members') -%}
+-- One row per retention definition × cohort period × acquisition channel × breakdown value
+-- (a definition's breakdown_by; '(all)' without one) × period number
 -- (0..periods), generated from vars.retention (dbt_project.yml); semantics in
 -- _product__funnels_retention.yml. Periods are counted in reporting-time-zone days; every
 -- period 0..N is listed, also those not (fully) elapsed yet: see is_period_complete.
@@ -51,6 +54,11 @@ definitions as (
 
 ),
 
+breakdowns as (
+{{ growthops.breakdown_values(definitions, 'definition_name', profiles_model, segment_members_model) }}
+
+),
+
 {% for definition in definitions -%}
 {{ growthops.retention_ctes(definition, 'retention_' ~ loop.index) }},
 
@@ -82,11 +90,15 @@ cohort_sizes as (
         cohorts.definition_name,
         cohorts.cohort_period,
         coalesce(persons.acquisition_channel, '(none)') as acquisition_channel,
+        coalesce(breakdowns.breakdown_value, '(all)') as breakdown_value,
         count(*) as cohort_size
     from cohorts
     left join persons
         on cohorts.person_key = persons.person_key
-    group by 1, 2, 3
+    left join breakdowns
+        on cohorts.definition_name = breakdowns.definition_name
+        and cohorts.person_key = breakdowns.person_key
+    group by 1, 2, 3, 4
 
 ),
 
@@ -96,12 +108,16 @@ retained_counts as (
         retained.definition_name,
         retained.cohort_period,
         coalesce(persons.acquisition_channel, '(none)') as acquisition_channel,
+        coalesce(breakdowns.breakdown_value, '(all)') as breakdown_value,
         retained.period_number,
         count(*) as retained_persons
     from retained
     left join persons
         on retained.person_key = persons.person_key
-    group by 1, 2, 3, 4
+    left join breakdowns
+        on retained.definition_name = breakdowns.definition_name
+        and retained.person_key = breakdowns.person_key
+    group by 1, 2, 3, 4, 5
 
 ),
 
@@ -147,6 +163,7 @@ joined as (
         on grid.definition_name = retained_counts.definition_name
         and grid.cohort_period = retained_counts.cohort_period
         and grid.acquisition_channel = retained_counts.acquisition_channel
+        and grid.breakdown_value = retained_counts.breakdown_value
         and grid.period_number = retained_counts.period_number
 
 ),
@@ -162,6 +179,9 @@ final as (
         cast(joined.period_unit as {{ dbt.type_string() }}) as period_unit,
         cast(joined.cohort_period as date) as cohort_period,
         cast(joined.acquisition_channel as {{ dbt.type_string() }}) as acquisition_channel,
+        cast({{ growthops.breakdown_by_column(definitions, 'joined.definition_name') }} as {{ dbt.type_string() }})
+            as breakdown_by,
+        cast(joined.breakdown_value as {{ dbt.type_string() }}) as breakdown_value,
         cast(joined.period_number as {{ dbt.type_int() }}) as period_number,
         cast(joined.period_start as date) as period_start,
         cast(joined.period_end as date) <= data_through.last_event_date as is_period_complete,
