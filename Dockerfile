@@ -14,14 +14,15 @@ ENV PYTHONUNBUFFERED=1 \
 
 WORKDIR /opt/growthops
 
-# Dependencies first, in their own layer: code changes do not reinstall the stack.
+# Dependencies first, in their own layer: code changes do not reinstall the stack. Bytecode
+# compiled here: the airflow user cannot write it into site-packages at run time.
 COPY requirements.lock ./
 RUN pip install uv==${UV_VERSION} \
-    && uv pip install --system --no-cache -r requirements.lock
+    && uv pip install --system --no-cache --compile-bytecode -r requirements.lock
 
 COPY pyproject.toml README.md ./
 COPY plugins ./plugins
-RUN uv pip install --system --no-cache --no-deps -e .
+RUN uv pip install --system --no-cache --compile-bytecode --no-deps -e .
 COPY dags ./dags
 COPY dbt_project ./dbt_project
 COPY expectations ./expectations

@@ -29,11 +29,13 @@ help:
 install: $(STAMP)
 
 # uv is installed into the venv by pip (pinned), so a fresh machine needs only python3 + pip.
+# Bytecode is compiled at install: with PYTHONDONTWRITEBYTECODE set (as on our machines)
+# every dbt / Airflow process would otherwise compile its imports anew (DECISIONS.md).
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(UV) pip install --quiet --python $(PY) -r requirements.lock
-	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) -r requirements.lock
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) --no-deps -e .
 	touch $@
 
 run: $(STAMP)
