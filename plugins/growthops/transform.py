@@ -112,10 +112,12 @@ def build_stage(stage: str, cfg: Settings | None = None, full_refresh: bool = Fa
             detail += " " + warehouse.disk_full_hint(cfg.data_root)
         raise StageFailedError(f"dbt build of {stage} failed: {detail}")
     if stage == "marts":
-        # the one mart computed in Python (scipy), from the statistics dbt just built
-        from growthops import experiments
+        # the marts written in Python: experiment results (scipy) from the statistics dbt
+        # just built, and the day's segment members added to their history
+        from growthops import experiments, segments
 
         experiments.build_results(cfg)
+        segments.record_membership(cfg)
         _record_reporting_settings(cfg)
     return result
 
@@ -382,14 +384,15 @@ def _last_publication(cfg: Settings) -> tuple[dict[str, int], tuple[str, str] | 
 
 def _mart_nodes(cfg: Settings) -> dict[str, dict[str, Any]]:
     """mart -> its node in the manifest of the dbt build this publish follows (and the
-    node-shaped docs of the mart built in Python, mart_experiment_results)."""
+    node-shaped docs of the marts written in Python: mart_experiment_results,
+    mart_segment_membership_daily)."""
     target, _ = dbt_paths(cfg)
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     from growthops.experiments import results_node
+    from growthops.segments import history_node
 
-    python_built = results_node()
     return {
-        python_built["name"]: python_built,
+        **{node["name"]: node for node in (results_node(), history_node())},
         **{
             node["name"]: node
             for node in manifest["nodes"].values()
@@ -518,11 +521,12 @@ def _copy_marts(
     con.execute("checkpoint")
 
 
-# Marts about the deliveries themselves (when files came, what the door held back): two
-# pipelines that load the same data in different deliveries differ here by design, so
-# comparisons of marts (floor vs pipeline, a fault run vs the clean run) leave them out.
+# Marts about the deliveries themselves (when files came, what the door held back, which
+# days a build saw: the segment history): two pipelines that load the same data in
+# different deliveries differ here by design, so comparisons of marts (floor vs pipeline, a
+# fault run vs the clean run) leave them out.
 DELIVERY_MARTS = frozenset({"mart_data_health_daily", "mart_quarantine_daily",
-                            "mart_source_freshness"})  # fmt: skip
+                            "mart_source_freshness", "mart_segment_membership_daily"})  # fmt: skip
 
 
 # ------------------------------------------------------------------------ run log

@@ -92,3 +92,12 @@ def test_profiles_hold_each_payers_orders_as_generated(clean_run) -> None:
     assert repeat >= 10  # the world's payers buy again
     classes = dict(query(marts, "select rfm_class, count(*) from mart_person_profiles group by 1"))
     assert {c for c in classes if c} >= {"important_value", "general_win_back"}
+
+
+def test_the_segment_history_holds_the_published_days_members(clean_run) -> None:
+    marts = clean_run.root / "warehouse" / "marts.duckdb"
+    members = sorted(
+        query(marts, "select as_of_date, segment_name, person_key from mart_segment_members")
+    )
+    history = sorted(query(marts, "select * from mart_segment_membership_daily"))
+    assert members and history == members
