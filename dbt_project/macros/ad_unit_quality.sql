@@ -4,7 +4,8 @@
 
     unit_keys:   columns naming a unit, both in int_spend_converted and in
                  int_acquisition_outcomes (platform first).
-    descriptors: columns of the unit's spend rows (names, match type), latest value.
+    descriptors: columns of the unit's spend rows (names, match type): their max (one value
+                 per id in practice).
     Three windows of var('quality_window_days') days, each over the unit's report days
     (spend) and acquisition days (persons):
       trailing_* ending on report_date: delivery and sign-ups;

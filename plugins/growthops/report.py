@@ -442,9 +442,10 @@ def _budget_actions(m: Marts, p: Period, cur: str) -> Section:
         "Cut, keep, scale",
         f"Every unit that spent in the trailing window ending {p.end} ({summary or 'none'}). "
         "Cut: wasted (spent over the threshold without a sign-up) or junk (its sign-ups do "
-        "not activate: P(activation rate < floor) > 0.9). Scale: stars, the best ROAS D7 of "
-        "their platform with enough sign-ups. D7 columns are the cohorts whose first week "
-        "is over (README, 'Cut, keep, scale').",
+        "not activate: its activation rate is below the floor with the confidence set in "
+        "dbt_project.yml). Scale: stars, the best ROAS D7 of their platform with enough "
+        "sign-ups. D7 columns are the cohorts whose first week is over (README, 'Cut, keep, "
+        "scale').",
         [
             "<h3>Search keywords</h3>",
             table(
