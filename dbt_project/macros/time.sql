@@ -20,3 +20,9 @@
 {% macro reporting_date(ts) -%}
     cast({{ growthops.to_reporting_time(ts) }} as date)
 {%- endmacro %}
+
+{#- Day N of an event after a person's acquisition touch: whole 24-hour blocks from the
+    touch; an event before it counts on day 0 (value curves, payback, revenue_d7 / d30). -#}
+{% macro days_since_touch(touch_at, event_at) -%}
+    greatest(0, floor({{ growthops.funnel_seconds_between(touch_at, event_at) }} / 86400))
+{%- endmacro %}

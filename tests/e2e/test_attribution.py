@@ -76,17 +76,20 @@ def test_value_curves_reconcile_with_the_spend_mart(clean_run) -> None:
                sum(cohort_size) filter (where day_number = 0),
                sum(cumulative_revenue) filter (where day_number = 6),
                sum(cumulative_revenue) filter (where day_number = 29),
-               sum(spend) filter (where day_number = 0 and acquisition_keyword_id is null)
+               sum(spend) filter (where day_number = 0 and acquisition_keyword_id is null),
+               min(payback_day)
         from mart_cohort_value_curves where acquisition_platform is not null group by 1, 2, 3
     """
     curves = {r[:3]: r[3:] for r in query(db, by_campaign_day)}
     spend_mart = {r[:3]: r[3:] for r in query(
         db, "select report_date, platform, campaign_id, installs, revenue_d7, revenue_d30, spend, "
-            "platform in ('meta_ads', 'ocean_engine') from mart_spend_daily where installs > 0")}  # fmt: skip
+            "platform in ('meta_ads', 'ocean_engine'), payback_days from mart_spend_daily "
+            "where installs > 0")}  # fmt: skip
     assert curves.keys() == spend_mart.keys()
     sixes = twenty_nines = 0
-    for key, (size, d6, d29, feed_spend) in curves.items():
-        installs, revenue_d7, revenue_d30, spend, is_feed = spend_mart[key]
+    paybacks = 0
+    for key, (size, d6, d29, feed_spend, payback_day) in curves.items():
+        installs, revenue_d7, revenue_d30, spend, is_feed, payback_days = spend_mart[key]
         assert size == installs, key
         if d6 is not None:
             sixes += 1
@@ -96,4 +99,7 @@ def test_value_curves_reconcile_with_the_spend_mart(clean_run) -> None:
             assert d29 == revenue_d30, key
         if is_feed:  # no spend row that day: NULL in the curves, 0 in the spend mart
             assert (feed_spend or 0) == spend, key
-    assert sixes > 0
+            # a feed cohort is its campaign's day: both count payback in 24-hour blocks
+            assert payback_day == payback_days, key
+            paybacks += payback_days is not None
+    assert sixes > 0 and paybacks > 0

@@ -34,10 +34,7 @@ orders as (
 
     select
         persons.person_key,
-        greatest(
-            0,
-            floor({{ growthops.funnel_seconds_between('persons.acquired_at', 'events.event_at') }} / 86400)
-        ) as day_number,
+        {{ days_since_touch('persons.acquired_at', 'events.event_at') }} as day_number,
         events.revenue
     from persons
     inner join {{ ref('int_person_events') }} as events

@@ -79,14 +79,15 @@ acquired as (
 
 ),
 
--- cumulative cohort revenue by days since acquisition, for payback days
+-- cumulative cohort revenue by day N since each person's touch (24-hour blocks, as the
+-- cohort value curves), for payback days
 cohort_orders as (
 
     select
         persons.acquisition_date as report_date,
         persons.acquisition_platform as platform,
         persons.acquisition_campaign_id as campaign_id,
-        {{ dbt.datediff('persons.acquisition_date', 'events.event_date', 'day') }} as days_since_acquisition,
+        {{ days_since_touch('persons.acquired_at', 'events.event_at') }} as days_since_acquisition,
         sum(events.revenue) as revenue
     from persons
     inner join {{ ref('int_person_events') }} as events
@@ -96,7 +97,7 @@ cohort_orders as (
         persons.acquisition_date,
         persons.acquisition_platform,
         persons.acquisition_campaign_id,
-        {{ dbt.datediff('persons.acquisition_date', 'events.event_date', 'day') }}
+        {{ days_since_touch('persons.acquired_at', 'events.event_at') }}
 
 ),
 
