@@ -26,3 +26,10 @@
 {% macro days_since_touch(touch_at, event_at) -%}
     greatest(0, floor({{ growthops.funnel_seconds_between(touch_at, event_at) }} / 86400))
 {%- endmacro %}
+
+{#- The last complete reporting day of activity, as an aggregate over int_growth_person_days:
+    the newest day with events is still filling, every day before it is complete
+    (lifecycle, stickiness and the person profiles end there). -#}
+{% macro last_complete_activity_day() -%}
+    cast({{ dbt.dateadd('day', -1, 'max(activity_date)') }} as date)
+{%- endmacro %}

@@ -27,7 +27,7 @@ bounds as (
 
     select
         max(activity_date) as last_date,
-        cast({{ dbt.dateadd('day', -1, 'max(activity_date)') }} as date) as complete_through
+        {{ last_complete_activity_day() }} as complete_through
     from {{ ref('int_growth_person_days') }}
 
 ),

@@ -31,7 +31,7 @@ as_of as (
         {{ period_shift('week', -1, reporting_period_start("'week'", dbt.dateadd('day', 1, 'complete.as_of_date'))) }}
             as status_week
     from (
-        select cast({{ dbt.dateadd('day', -1, 'max(activity_date)') }} as date) as as_of_date
+        select {{ last_complete_activity_day() }} as as_of_date
         from person_days
     ) as complete
 

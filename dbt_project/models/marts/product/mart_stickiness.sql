@@ -23,8 +23,7 @@ persons as (
 bounds as (
 
     select
-        min(activity_date) as first_date,
-        cast({{ dbt.dateadd('day', -1, 'max(activity_date)') }} as date) as complete_through
+        {{ last_complete_activity_day() }} as complete_through
     from {{ ref('int_growth_person_days') }}
 
 ),
