@@ -26,3 +26,9 @@
         cast({{ start_date }} as timestamp), cast({{ end_date }} as timestamp), interval 1 day
     )) as date) as date_day
 {%- endmacro %}
+
+{% macro spark__day_spine(start_date, end_date) -%}
+    select explode(sequence(
+        cast({{ start_date }} as date), cast({{ end_date }} as date), interval 1 day
+    )) as date_day
+{%- endmacro %}

@@ -48,7 +48,7 @@
         {{ growthops.funnel_sql_string(experiment.name) }} as experiment_id,
         {{ growthops.funnel_sql_string(v.id) }} as variation_id,
         cast({{ v.index }} as {{ dbt.type_int() }}) as variation_index,
-        cast({{ v.weight }} as double precision) as weight,
+        cast({{ v.weight }} as double) as weight,
         {{ growthops.experiment_settings_columns(experiment) }}
         {%- if not loop.last %}
     union all
@@ -56,7 +56,7 @@
     {%- else %}
     {{ growthops.typed_empty_select([
         ('experiment_id', dbt.type_string()), ('variation_id', dbt.type_string()),
-        ('variation_index', dbt.type_int()), ('weight', 'double precision'),
+        ('variation_index', dbt.type_int()), ('weight', 'double'),
         ('start_date', 'date'), ('end_date', 'date'), ('pre_period_days', dbt.type_int()),
         ('is_paid_cost', 'boolean')]) }}
     {%- endfor %}

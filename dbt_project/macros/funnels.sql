@@ -13,24 +13,15 @@
 {%- endmacro %}
 
 {% macro default__funnel_seconds_between(start_ts, end_ts) -%}
-    cast({{ dbt.datediff(start_ts, end_ts, 'millisecond') }} as double precision) / 1000
+    cast({{ dbt.datediff(start_ts, end_ts, 'millisecond') }} as double) / 1000
 {%- endmacro %}
 
 {% macro duckdb__funnel_seconds_between(start_ts, end_ts) -%}
     (epoch({{ end_ts }}) - epoch({{ start_ts }}))
 {%- endmacro %}
 
-{#- Median (continuous: the mean of the two middle values for an even count). -#}
-{% macro funnel_median(expression) -%}
-    {{ return(adapter.dispatch('funnel_median', 'growthops')(expression)) }}
-{%- endmacro %}
-
-{% macro default__funnel_median(expression) -%}
-    percentile_cont(0.5) within group (order by {{ expression }})
-{%- endmacro %}
-
-{% macro duckdb__funnel_median(expression) -%}
-    median({{ expression }})
+{% macro spark__funnel_seconds_between(start_ts, end_ts) -%}
+    (cast(unix_micros({{ end_ts }}) - unix_micros({{ start_ts }}) as double) / 1000000)
 {%- endmacro %}
 
 {#- Boolean SQL: the event row (columns event_name, properties) matches the step. -#}

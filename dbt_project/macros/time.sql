@@ -17,6 +17,15 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- convert_timezone keeps Spark's TIMESTAMP_NTZ (from_utc_timestamp would not). -#}
+{% macro spark__to_reporting_time(ts) -%}
+    {%- if var("reporting_timezone") == "UTC" -%}
+        {{ ts }}
+    {%- else -%}
+        convert_timezone('UTC', '{{ var("reporting_timezone") }}', {{ ts }})
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro reporting_date(ts) -%}
     cast({{ growthops.to_reporting_time(ts) }} as date)
 {%- endmacro %}

@@ -219,8 +219,9 @@ final as (
         case when ranked.touch_platform is not null then ranked.utm_content end as ad_group_id,
         case when ranked.touch_platform is not null then ranked.utm_term end as keyword_id,
         case when ranked.touch_channel = 'content' then ranked.utm_content end as content_id,
-        cast(all_credits.credit as double precision) as credit,
-        cast(conversions.revenue * all_credits.credit as double precision) as credited_revenue
+        -- to 12 places: engines differ in a float's last bit (DuckDB and Spark build the same)
+        cast(round(all_credits.credit, 12) as double) as credit,
+        cast(conversions.revenue * all_credits.credit as double) as credited_revenue
     from all_credits
     inner join conversions
         on all_credits.conversion_id = conversions.conversion_id

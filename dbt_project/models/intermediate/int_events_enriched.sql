@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=growthops.delete_insert_materialization(),
         incremental_strategy='delete+insert',
         unique_key='source_file',
         on_schema_change='fail'

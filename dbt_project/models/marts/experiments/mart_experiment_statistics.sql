@@ -12,6 +12,9 @@
 -- metric_sum_squares add the persons' values and squared values (a person's square is
 -- updated by value^2 - (value - increment)^2 on each change); pre_* hold the CUPED
 -- covariate (the metric over the pre-period), sum_cross the sum of value x covariate.
+-- Every product is rounded half up to micros before it is summed, and a person's cost is
+-- divided in floating point: the same numbers on every engine (DuckDB and Spark differ in
+-- how far they carry an exact decimal product or quotient).
 -- The statistics (lift, p-value, chance to win) are computed from these in Python:
 -- mart_experiment_results (growthops.experiments).
 {%- if execute %}
@@ -41,7 +44,7 @@ variations as (
         exposed.experiment_id,
         exposed.variation_id,
         exposed.variation_index,
-        cast(null as double precision) as weight,
+        cast(null as double) as weight,
         observed.start_date,
         observed.end_date,
         observed.pre_period_days,
@@ -81,7 +84,7 @@ person_costs as (
     select
         persons.person_key,
         -- decimal: a sum of doubles depends on the order rows arrive in
-        cast(spend.spend / spend.installs as decimal(18, 6)) as acquisition_cost
+        cast(cast(spend.spend as double) / spend.installs as decimal(18, 6)) as acquisition_cost
     from {{ persons_model }} as persons
     inner join {{ spend_model }} as spend
         on persons.acquisition_date = spend.report_date
@@ -213,11 +216,13 @@ value_changes as (
         person_values.value_date as analysis_date,
         sum(person_values.increment) as delta_sum,
         sum(
-            person_values.value_to_date * person_values.value_to_date
-            - (person_values.value_to_date - person_values.increment)
-            * (person_values.value_to_date - person_values.increment)
+            cast(person_values.value_to_date * person_values.value_to_date as decimal(38, 6))
+            - cast(
+                (person_values.value_to_date - person_values.increment)
+                * (person_values.value_to_date - person_values.increment) as decimal(38, 6)
+            )
         ) as delta_sum_squares,
-        sum(person_values.increment * covariates.pre_value) as delta_sum_cross
+        sum(cast(person_values.increment * covariates.pre_value as decimal(38, 6))) as delta_sum_cross
     from person_values
     inner join covariates
         on person_values.experiment_id = covariates.experiment_id
@@ -238,7 +243,7 @@ entries as (
         entry_date as analysis_date,
         count(*) as delta_persons,
         sum(pre_value) as delta_pre_sum,
-        sum(pre_value * pre_value) as delta_pre_sum_squares,
+        sum(cast(pre_value * pre_value as decimal(38, 6))) as delta_pre_sum_squares,
         sum(case when acquisition_cost is not null then 1 else 0 end) as delta_paid_persons,
         sum(acquisition_cost) as delta_cost
     from covariates
@@ -343,20 +348,20 @@ final as (
         cast(variation_id as {{ dbt.type_string() }}) as variation_id,
         cast(variation_index as {{ dbt.type_int() }}) as variation_index,
         variation_index = 0 as is_control,
-        cast(weight as double precision) as weight,
+        cast(weight as double) as weight,
         is_randomized,
         cast(metric_name as {{ dbt.type_string() }}) as metric_name,
         cast(metric_type as {{ dbt.type_string() }}) as metric_type,
         cast(analysis_date as date) as analysis_date,
         cast(cumulative_persons as {{ dbt.type_bigint() }}) as persons,
-        cast(cumulative_sum as double precision) as metric_sum,
-        cast(cumulative_sum_squares as double precision) as metric_sum_squares,
+        cast(cumulative_sum as double) as metric_sum,
+        cast(cumulative_sum_squares as double) as metric_sum_squares,
         cast(pre_period_days as {{ dbt.type_int() }}) as pre_period_days,
-        cast(cumulative_pre_sum as double precision) as pre_sum,
-        cast(cumulative_pre_sum_squares as double precision) as pre_sum_squares,
-        cast(cumulative_sum_cross as double precision) as sum_cross,
+        cast(cumulative_pre_sum as double) as pre_sum,
+        cast(cumulative_pre_sum_squares as double) as pre_sum_squares,
+        cast(cumulative_sum_cross as double) as sum_cross,
         cast(cumulative_paid_persons as {{ dbt.type_bigint() }}) as paid_persons,
-        cast(cumulative_cost as double precision) as arm_cost
+        cast(cumulative_cost as double) as arm_cost
     from cumulative
 
 )

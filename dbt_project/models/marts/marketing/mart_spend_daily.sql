@@ -146,7 +146,7 @@ final as (
         cast(coalesce(spend_daily.spend, 0) as decimal(18, 6)) as spend,
         {{ safe_divide('spend_daily.clicks', 'spend_daily.impressions') }} as ctr,
         {{ safe_divide('spend_daily.spend', 'spend_daily.clicks') }} as cpc,
-        cast(spend_daily.platform_conversions as double precision) as platform_conversions,
+        cast(spend_daily.platform_conversions as double) as platform_conversions,
         cast(coalesce(acquired.installs, 0) as bigint) as installs,
         cast(coalesce(acquired.signups, 0) as bigint) as signups,
         cast(coalesce(acquired.activated_users, 0) as bigint) as activated_users,

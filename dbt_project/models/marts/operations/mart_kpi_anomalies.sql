@@ -81,9 +81,9 @@ scored as (
         days.dimension_value,
         days.value,
         days.is_complete,
-        cast(baseline.expected as double precision) as expected,
+        cast(baseline.expected as double) as expected,
         cast(coalesce(baseline.baseline_weeks, 0) as {{ dbt.type_bigint() }}) as baseline_weeks,
-        cast(deviation.mad as double precision) as mad,
+        cast(deviation.mad as double) as mad,
         days.value - baseline.expected as change,
         {{ safe_divide('days.value - baseline.expected', 'baseline.expected') }} as relative_change,
         case

@@ -156,7 +156,7 @@ final as (
         series.unit,
         series.dimension,
         series.dimension_value,
-        cast(coalesce(observations.value, 0) as double precision) as value,
+        cast(coalesce(observations.value, 0) as double) as value,
         days.date_day > bounds.first_date and days.date_day <= bounds.complete_through as is_complete
     from series
     cross join days

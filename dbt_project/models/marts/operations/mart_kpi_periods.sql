@@ -143,7 +143,7 @@ long as (
                 'summed.referral_signups',
                 "case summed.period_unit when 'day' then summed.dau else summed.wau end"
             ) }}
-        end as double precision) as value
+        end as double) as value
     from summed
     cross join kpis
 

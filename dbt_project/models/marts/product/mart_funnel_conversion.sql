@@ -94,7 +94,7 @@ step_totals as (
         counted_steps.step_number,
         count(*) as persons,
         avg(counted_steps.seconds_to_convert) as avg_seconds_to_convert,
-        {{ growthops.funnel_median('counted_steps.seconds_to_convert') }} as median_seconds_to_convert
+        {{ growthops.median('counted_steps.seconds_to_convert') }} as median_seconds_to_convert
     from counted_steps
     left join persons
         on counted_steps.person_key = persons.person_key
@@ -172,8 +172,8 @@ final as (
         case
             when step_number > 1 then {{ growthops.safe_divide('persons', 'lag(persons) over (partition by funnel_name, cohort_date, acquisition_channel, acquisition_platform, acquisition_campaign_id, breakdown_value order by step_number)') }}
         end as conversion_from_previous,
-        cast(avg_seconds_to_convert as double precision) as avg_seconds_to_convert,
-        cast(median_seconds_to_convert as double precision) as median_seconds_to_convert
+        cast(avg_seconds_to_convert as double) as avg_seconds_to_convert,
+        cast(median_seconds_to_convert as double) as median_seconds_to_convert
     from joined
 
 )

@@ -166,9 +166,9 @@ rfm_payers as (
 rfm_means as (
 
     select
-        avg(cast(recency_days as double precision)) as mean_recency_days,
-        avg(cast(rfm_frequency as double precision)) as mean_frequency,
-        avg(cast(rfm_monetary as double precision)) as mean_monetary
+        avg(cast(recency_days as double)) as mean_recency_days,
+        avg(cast(rfm_frequency as double)) as mean_frequency,
+        avg(cast(rfm_monetary as double)) as mean_monetary
     from rfm_payers
 
 ),

@@ -33,8 +33,8 @@ members as (
     {%- endfor %}
     {%- if not segments %}
     select
-        cast(null as varchar) as segment_name,
-        cast(null as varchar) as person_key,
+        cast(null as {{ dbt.type_string() }}) as segment_name,
+        cast(null as {{ dbt.type_string() }}) as person_key,
         cast(null as date) as as_of_date
     where 1 = 0
     {%- endif %}
