@@ -10,12 +10,13 @@ UV_VERSION := 0.13.8
 
 export GROWTHOPS_HOME ?= $(CURDIR)
 
-.PHONY: help install run up docs screenshots test test-faults test-all bench bench-large lint format lock clean
+.PHONY: help install install-spark run up docs screenshots test test-faults test-spark test-all bench bench-large lint format lock clean
 
 help:
 	@echo "make run    - install (first time) and run the main job on demo data"
 	@echo "make test   - install (first time) and run the test suite"
 	@echo "make test-faults - the whole fault suite (crashes, disk full, bad deliveries, ...)"
+	@echo "make test-spark - the dbt project on Apache Spark (local mode) against DuckDB's marts"
 	@echo "make test-all - every test, including the ones make test leaves out for time"
 	@echo "make bench  - benchmark on the medium world (~20M events): pipeline, floor, pandas -> BENCHMARKS.md"
 	@echo "make bench-large - full pipeline on the large world (~100M events) -> BENCHMARKS.md"
@@ -38,6 +39,14 @@ $(STAMP): pyproject.toml requirements.lock
 	$(UV) pip install --quiet --compile-bytecode --python $(PY) --no-deps -e .
 	touch $@
 
+# the spark target's packages on top of the lock (Java 17+ from the system)
+SPARK_STAMP := $(VENV)/.installed-spark
+$(SPARK_STAMP): $(STAMP) requirements-spark.txt
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) -r requirements-spark.txt -c requirements.lock
+	touch $@
+
+install-spark: $(SPARK_STAMP)
+
 run: $(STAMP)
 	$(VENV)/bin/growthops run --demo
 
@@ -53,12 +62,15 @@ screenshots: $(STAMP)
 
 # make test leaves out the slowest fault tests (make test-faults runs the whole fault suite)
 test: $(STAMP)
-	$(PY) -m pytest -m "not faults_full and not extended"
+	$(PY) -m pytest -m "not faults_full and not extended and not spark"
 
 test-faults: $(STAMP)
 	$(PY) -m pytest -m faults
 
-test-all: $(STAMP)
+test-spark: $(SPARK_STAMP)
+	$(PY) -m pytest -m spark
+
+test-all: $(SPARK_STAMP)
 	$(PY) -m pytest
 
 # not part of make test: the first run generates and caches the world (data/bench/worlds)

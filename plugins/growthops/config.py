@@ -95,6 +95,15 @@ def _text(_: str, raw: str) -> str:
     return raw
 
 
+def _one_of(*choices: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        if raw not in choices:
+            raise ConfigError(f"{name}={raw!r} must be one of {', '.join(choices)}")
+        return raw
+
+    return parse
+
+
 # ------------------------------------------------------------------------ the settings
 
 
@@ -150,6 +159,14 @@ SETTINGS: tuple[Setting, ...] = (
             "DuckDB memory_limit of every pipeline connection and of dbt: a share of RAM "
             "('50%') or a size ('8GB'). With DuckDB's own 80%, an ingest of the large world "
             "was killed out of memory at 23.2 GiB of the machine's 23.5."),
+    Setting("GROWTHOPS_DBT_TARGET", "dbt_target", "duckdb", _one_of("duckdb", "spark"),
+            "Engine the transform builds the models on: duckdb (embedded) or spark (raw read "
+            "from the lake, README 'Past one machine')."),
+    Setting("GROWTHOPS_SPARK_MASTER", "spark_master", "local[2]", _text,
+            "Spark master of the spark target: local[N] (in the transform's process) or "
+            "spark://host:7077 (a cluster)."),
+    Setting("GROWTHOPS_SPARK_DRIVER_MEMORY", "spark_driver_memory", "4g", _text,
+            "spark.driver.memory of the spark target."),
     Setting("GROWTHOPS_ALERT_NOTIFIER", "alert_notifier", "", _callable_path,
             "package.module:function called with (message, anomalies) when a publish flags "
             "anomalies not seen before (email, chat); unset: the log, ops.anomaly_alerts and "
@@ -181,6 +198,9 @@ class Settings:
     transform_safety_net_cron: str = field(default=_default("transform_safety_net_cron"))
     lock_retry_seconds: float = field(default=_default("lock_retry_seconds"))
     duckdb_memory_limit: str = field(default=_default("duckdb_memory_limit"))
+    dbt_target: str = field(default=_default("dbt_target"))
+    spark_master: str = field(default=_default("spark_master"))
+    spark_driver_memory: str = field(default=_default("spark_driver_memory"))
     alert_notifier: str = field(default=_default("alert_notifier"))
     failpoint: str = field(default=_default("failpoint"))
 
@@ -219,6 +239,16 @@ class Settings:
     def serving_db(self) -> Path:
         """The published, read-only copy analysts open."""
         return self.warehouse_dir / "marts.duckdb"
+
+    @property
+    def lake_dir(self) -> Path:
+        """Raw as Parquet, one folder per raw table: what the spark target reads."""
+        return self.data_root / "lake"
+
+    @property
+    def spark_dir(self) -> Path:
+        """The spark target's warehouse (its tables as Parquet) and Derby metastore."""
+        return self.data_root / "spark"
 
     @property
     def demo_truth_dir(self) -> Path:

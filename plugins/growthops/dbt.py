@@ -84,6 +84,10 @@ def dbt_environment(cfg: Settings, extra_env: dict[str, str] | None = None) -> d
         "GROWTHOPS_REPORTING_TZ": cfg.reporting_timezone,
         "GROWTHOPS_REPORTING_CURRENCY": cfg.reporting_currency,
         "GROWTHOPS_DUCKDB_MEMORY_LIMIT": cfg.duckdb_memory_limit,
+        "GROWTHOPS_SPARK_MASTER": cfg.spark_master,
+        "GROWTHOPS_SPARK_DRIVER_MEMORY": cfg.spark_driver_memory,
+        # Spark binds its driver to this address (loopback unless a deployment says otherwise)
+        "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
         "DBT_TARGET_PATH": str(target),
         "DBT_LOG_PATH": str(logs),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
@@ -92,16 +96,18 @@ def dbt_environment(cfg: Settings, extra_env: dict[str, str] | None = None) -> d
 
 
 def dbt_command(cfg: Settings, args: list[str]) -> list[str]:
-    """`dbt <args>` on the project under GROWTHOPS_HOME (this venv's dbt)."""
+    """`dbt <args>` on the project under GROWTHOPS_HOME (this venv's dbt), on the target of
+    GROWTHOPS_DBT_TARGET."""
     dbt = Path(sys.executable).with_name("dbt")
     project = str(cfg.dbt_project_dir)
-    return [str(dbt), *args, "--project-dir", project, "--profiles-dir", project]
+    return [str(dbt), *args, "--project-dir", project, "--profiles-dir", project,
+            "--target", cfg.dbt_target]  # fmt: skip
 
 
 def run_dbt(
     args: list[str], cfg: Settings | None = None, extra_env: dict[str, str] | None = None
 ) -> DbtResult:
-    """`dbt <args>` against the pipeline DuckDB of `cfg`; returns per-node results."""
+    """`dbt <args>` against the pipeline DuckDB (or Spark) of `cfg`; returns per-node results."""
     cfg = cfg or settings()
     target, _ = dbt_paths(cfg)
     env = dbt_environment(cfg, extra_env)
@@ -111,7 +117,8 @@ def run_dbt(
         # dbt gives up at once on a held DuckDB lock: wait for it here, within the same bound
         # as every other writer (raises WarehouseLockedError naming the file when it expires)
         wait = max(0.0, deadline - time.monotonic())
-        warehouse.connect(cfg.pipeline_db, wait_seconds=wait).close()
+        if cfg.dbt_target == "duckdb":
+            warehouse.connect(cfg.pipeline_db, wait_seconds=wait).close()
         (target / "run_results.json").unlink(missing_ok=True)
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         output = done.stdout + done.stderr

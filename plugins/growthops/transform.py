@@ -98,6 +98,10 @@ def build_stage(stage: str, cfg: Settings | None = None, full_refresh: bool = Fa
             changed = None if full_refresh else _reporting_settings_changed(con, cfg)
         if changed:
             raise StageFailedError(changed)
+        if cfg.dbt_target == "spark":  # Spark reads raw from the lake
+            from growthops import lake
+
+            lake.publish_raw(cfg)
     result = run_dbt([*STAGES[stage], *(["--full-refresh"] if full_refresh else [])], cfg)
     if result.success:
         _count_rows(cfg, result)
@@ -112,6 +116,10 @@ def build_stage(stage: str, cfg: Settings | None = None, full_refresh: bool = Fa
             detail += " " + warehouse.disk_full_hint(cfg.data_root)
         raise StageFailedError(f"dbt build of {stage} failed: {detail}")
     if stage == "marts":
+        if cfg.dbt_target == "spark":  # what follows reads the marts from the pipeline file
+            from growthops import spark
+
+            spark.import_marts(cfg)
         # the marts written in Python: experiment results (scipy) from the statistics dbt
         # just built, and the day's segment members added to their history
         from growthops import experiments, segments
@@ -241,13 +249,29 @@ order by model, day
 """
 
 
+PROFILED_STAGING = ("stg_app__events", "stg_channel__spend_reports", "stg_content__daily_stats")
+
+
 def gate_staging(cfg: Settings | None = None) -> GateReport:
     """Volumes against recent history, freshness across sources, null keys, negative metrics."""
     cfg = cfg or settings()
     report = GateReport("staging")
-    con = warehouse.open_pipeline(cfg, read_only=True)
+    if cfg.dbt_target == "spark":
+        # the staged tables Spark wrote, read in place (paths as parameters)
+        import duckdb
+
+        from growthops import spark
+
+        con = duckdb.connect()
+        sql = STAGING_PROFILE_SQL
+        for model in PROFILED_STAGING:
+            sql = sql.replace(f"staging.{model}", f"read_parquet(${model})")
+        params = {m: spark.table_files(cfg, "staging", m) for m in PROFILED_STAGING}
+    else:
+        con = warehouse.open_pipeline(cfg, read_only=True)
+        sql, params = STAGING_PROFILE_SQL, {}
     try:
-        frame = con.execute(STAGING_PROFILE_SQL).df()
+        frame = con.execute(sql, params).df()
     finally:
         con.close()
     _validate(report, "staging (daily profile)", frame, cfg.expectations_dir / "staging.json")
@@ -596,6 +620,11 @@ def _count_rows(cfg: Settings, result: DbtResult) -> None:
 
 def model_row_counts(cfg: Settings, result: DbtResult) -> dict[str, int]:
     """Rows in each table the stage built (dbt-duckdb does not report rows affected)."""
+    if cfg.dbt_target == "spark":
+        from growthops import spark
+
+        return spark.row_counts(cfg, [r.name for r in result.results
+                                      if r.resource_type in ("model", "seed")])  # fmt: skip
     con = warehouse.open_pipeline(cfg, read_only=True)
     try:
         known = {r[1]: r[0] for r in con.execute(

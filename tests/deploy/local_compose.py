@@ -271,7 +271,8 @@ def run_services(
 ) -> Iterator[str]:
     """Start every service built from our image, in depends_on order; yields each name as it
     is up (a one-shot service: completed successfully)."""
-    ours = {name: s for name, s in services.items() if "build" in s}
+    # services behind a profile (spark) start only when asked for, as under docker compose
+    ours = {name: s for name, s in services.items() if "build" in s and not s.get("profiles")}
     for name in startup_order(services):
         if name not in ours:
             continue  # postgres, redis: the caller started Debian's servers

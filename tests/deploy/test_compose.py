@@ -69,7 +69,8 @@ needs_compose = pytest.mark.skipif(
 @needs_compose
 def test_the_file_validates_and_every_airflow_service_runs_one_image_on_celery() -> None:
     services = compose_config()["services"]
-    assert set(services) == {"postgres", "redis", *AIRFLOW_SERVICES}
+    default = {name for name, s in services.items() if not s.get("profiles")}
+    assert default == {"postgres", "redis", *AIRFLOW_SERVICES}
     airflow = {name: services[name] for name in AIRFLOW_SERVICES}
     assert {s["image"] for s in airflow.values()} == {"growthops:latest"}
     for name, service in airflow.items():
@@ -92,6 +93,25 @@ def test_the_file_validates_and_every_airflow_service_runs_one_image_on_celery()
         "growthops",
         "init-airflow",
     ]
+
+
+@needs_compose
+def test_the_spark_profile_runs_a_master_and_a_worker_on_the_shared_volume() -> None:
+    services = compose_config()["services"]
+    spark = {name: s for name, s in services.items() if s.get("profiles")}
+    assert set(spark) == {"spark-master", "spark-worker"}
+    assert all(s["profiles"] == ["spark"] for s in spark.values())
+    # the growthops image (built with Java and pyspark when GROWTHOPS_WITH_SPARK=true)
+    assert {s["image"] for s in spark.values()} == {services["airflow-worker"]["image"]}
+    assert spark["spark-master"]["command"][0] == "org.apache.spark.deploy.master.Master"
+    assert spark["spark-worker"]["command"] == [
+        "org.apache.spark.deploy.worker.Worker", "spark://spark-master:7077"
+    ]  # fmt: skip
+    # executors read the lake and write Spark's tables at the driver's paths
+    assert "growthops-data:/data:rw" in spark["spark-worker"]["volumes"]
+    worker_env = services["airflow-worker"]["environment"]
+    assert worker_env["GROWTHOPS_DBT_TARGET"] == "duckdb"  # the embedded default
+    assert services["airflow-worker"]["build"]["args"] == {"WITH_SPARK": "false"}
 
 
 @needs_compose
