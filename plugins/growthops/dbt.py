@@ -86,13 +86,20 @@ def dbt_environment(cfg: Settings, extra_env: dict[str, str] | None = None) -> d
         "GROWTHOPS_DUCKDB_MEMORY_LIMIT": cfg.duckdb_memory_limit,
         "GROWTHOPS_SPARK_MASTER": cfg.spark_master,
         "GROWTHOPS_SPARK_DRIVER_MEMORY": cfg.spark_driver_memory,
-        # Spark binds its driver to this address (loopback unless a deployment says otherwise)
-        "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
+        # a local Spark binds to loopback; with a cluster master the driver takes the host's
+        # own address, which the executors connect back to
+        **_spark_local_ip(cfg),
         "DBT_TARGET_PATH": str(target),
         "DBT_LOG_PATH": str(logs),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         **(extra_env or {}),
     }
+
+
+def _spark_local_ip(cfg: Settings) -> dict[str, str]:
+    if not cfg.spark_master.startswith("local"):
+        return {}
+    return {"SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")}
 
 
 def dbt_command(cfg: Settings, args: list[str]) -> list[str]:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from growthops import warehouse
-from growthops.config import Settings, settings
+from growthops.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,21 +30,21 @@ def table_files(cfg: Settings, schema: str, table: str) -> str:
     return str(warehouse_dir(cfg) / f"{schema}.db" / table / "*.parquet")
 
 
-def spark_tables(cfg: Settings, schema: str) -> list[str]:
-    folder = warehouse_dir(cfg) / f"{schema}.db"
-    if not folder.is_dir():
-        return []
-    return sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.glob("*.parquet")))
+def spark_tables(cfg: Settings) -> dict[str, str]:
+    """Every table Spark has written: name -> schema."""
+    return {folder.name: folder.parent.name.removesuffix(".db")
+            for folder in warehouse_dir(cfg).glob("*.db/*")
+            if folder.is_dir() and any(folder.glob("*.parquet"))}  # fmt: skip
 
 
-def import_marts(cfg: Settings | None = None) -> dict[str, int]:
-    """Every mart Spark built, into the pipeline file's marts schema (replacing the last)."""
-    cfg = cfg or settings()
+def import_marts(cfg: Settings, built: list[str]) -> dict[str, int]:
+    """The marts this build wrote, into the pipeline file's marts schema (replacing the last)."""
     started = time.monotonic()
+    tables = spark_tables(cfg)
     rows: dict[str, int] = {}
     with warehouse.pipeline_writer(cfg) as con:
         con.execute("create schema if not exists marts")
-        for table in spark_tables(cfg, "marts"):
+        for table in sorted(t for t in built if tables.get(t) == "marts"):
             # the path is a parameter: a data root may hold any character
             con.execute(
                 f"create or replace table marts.{table} as select * from read_parquet(?)",
@@ -60,17 +60,15 @@ def row_counts(cfg: Settings, names: list[str]) -> dict[str, int]:
     """Rows in each named table Spark wrote (read from the Parquet footers)."""
     import duckdb
 
-    folders = {p.name: p.parent.name.removesuffix(".db")
-               for p in warehouse_dir(cfg).glob("*.db/*") if p.is_dir()}  # fmt: skip
+    tables = spark_tables(cfg)
     con = duckdb.connect()
     try:
         return {
             name: con.execute(
-                "select count(*) from read_parquet(?)", [table_files(cfg, folders[name], name)]
+                "select count(*) from read_parquet(?)", [table_files(cfg, tables[name], name)]
             ).fetchone()[0]
             for name in names
-            if name in folders
-            and any((warehouse_dir(cfg) / f"{folders[name]}.db" / name).glob("*.parquet"))
+            if name in tables
         }
     finally:
         con.close()

@@ -119,7 +119,7 @@ def build_stage(stage: str, cfg: Settings | None = None, full_refresh: bool = Fa
         if cfg.dbt_target == "spark":  # what follows reads the marts from the pipeline file
             from growthops import spark
 
-            spark.import_marts(cfg)
+            spark.import_marts(cfg, [r.name for r in result.results if r.resource_type == "model"])
         # the marts written in Python: experiment results (scipy) from the statistics dbt
         # just built, and the day's segment members added to their history
         from growthops import experiments, segments

@@ -114,6 +114,36 @@ def compare_parquet(serving: Path, folder: Path, marts: list[str]) -> dict[str, 
         con.close()
 
 
+def compare_spark(pipeline_db: Path, spark_warehouse: Path) -> dict[str, dict[str, int]]:
+    """Every mart dbt built in a pipeline file against the same mart Spark wrote (Parquet
+    under <warehouse>/marts.db/<mart>/); the marts written in Python are not Spark's."""
+    from growthops.spark import PYTHON_MARTS
+
+    con = duckdb.connect()
+    try:
+        con.execute("attach ? as pipeline (read_only)", [str(pipeline_db)])
+        tables = [r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'pipeline' "
+            "and schema_name = 'marts' order by 1").fetchall()]  # fmt: skip
+        results = {}
+        for t in tables:
+            if t in PYTHON_MARTS:
+                continue
+            files = spark_warehouse / "marts.db" / t
+            if not files.is_dir():  # a mart Spark did not build: every row missing
+                rows = con.execute(f"select count(*) from pipeline.marts.{t}").fetchone()[0]
+                results[t] = {"rows": rows, "only_in_pipeline": rows, "only_in_other": 0}
+                continue
+            con.execute(
+                f"create or replace temp table spark_{t} as select * from read_parquet(?)",
+                [str(files / "*.parquet")],
+            )
+            results[t] = _diff(con, f"pipeline.marts.{t}", f"spark_{t}")
+        return results
+    finally:
+        con.close()
+
+
 def mismatches(checks: dict[str, dict[str, dict[str, int]]]) -> list[str]:
     lines: list[str] = []
     for check, tables in checks.items():

@@ -103,7 +103,14 @@ def _step_pandas(args: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": seconds, "read_seconds": loaded - started, "events": len(events)}
 
 
-STEPS = {"pipeline": _step_pipeline, "floor": _step_floor, "pandas": _step_pandas}
+def _step_dbt_build(args: dict[str, Any]) -> dict[str, Any]:
+    from growthops.bench.engines import step_dbt_build
+
+    return step_dbt_build(args)
+
+
+STEPS = {"pipeline": _step_pipeline, "floor": _step_floor, "pandas": _step_pandas,
+         "dbt_build": _step_dbt_build}  # fmt: skip
 
 
 class StepFailedError(RuntimeError):
@@ -264,8 +271,13 @@ def main(argv: list[str] | None = None) -> int:
     results["machine"] = report.machine()
     path = report.save(results, cfg.bench_dir / "results")
     print(f"results: {path}")
+    from growthops.bench import engines
+
+    engines_section = engines.section_of(Path(args.output))  # make bench-spark's, kept
     text = report.render(cfg.bench_dir / "results")
     Path(args.output).write_text(text, encoding="utf-8")
+    if engines_section:
+        engines.write_section(Path(args.output), engines_section)
     print(f"wrote {args.output}")
     failed = report.failed_checks(results)
     for line in failed:

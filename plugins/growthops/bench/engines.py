@@ -1,0 +1,156 @@
+"""`make bench-spark`: the same dbt project built on DuckDB and on Spark (local mode) from the
+same raw rows, timed side by side, the marts compared, the section written to BENCHMARKS.md.
+
+The world's raw comes from one pipeline run (cached like `make bench`'s). Each build runs in
+its own process (bench.run's steps: wall seconds and the peak RSS of the process tree):
+DuckDB rebuilds every model and data test from the pipeline file's raw (--full-refresh);
+Spark gets the lake first (raw as Parquet, timed on its own), then builds the same models and
+tests. One box says what Spark costs next to an embedded engine, not how it scales.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from growthops.config import settings
+
+BUILD = ["build", "--full-refresh", "--exclude", "test_type:unit"]
+SECTION = re.compile(r"<!-- engines:begin -->.*?<!-- engines:end -->\n?", re.S)
+
+
+def step_dbt_build(args: dict[str, Any]) -> dict[str, Any]:
+    """One dbt build of the whole project on `target` (spark: the lake is published first)."""
+    from growthops.dbt import run_dbt
+
+    cfg = replace(settings(), data_root=Path(args["data_root"]), dbt_target=args["target"])
+    out: dict[str, Any] = {}
+    if cfg.dbt_target == "spark":
+        from growthops import lake
+
+        started = time.perf_counter()
+        rows = lake.publish_raw(cfg)
+        out["lake_seconds"] = time.perf_counter() - started
+        out["lake_rows"] = sum(rows.values())
+    started = time.perf_counter()
+    result = run_dbt(BUILD, cfg)
+    out["seconds"] = time.perf_counter() - started
+    if not result.success:
+        raise RuntimeError(f"dbt build on {cfg.dbt_target} failed:\n{result.table()}")
+    kinds = [r.resource_type for r in result.results]
+    out["models"], out["tests"] = kinds.count("model"), kinds.count("test")
+    out["model_seconds"] = sum(r.seconds for r in result.results if r.resource_type == "model")
+    out["test_seconds"] = sum(r.seconds for r in result.results if r.resource_type == "test")
+    return out
+
+
+def run(scale: str, seed: int, dirt_rate: float, reuse_pipeline: bool) -> dict[str, Any]:
+    from growthops.bench import compare
+    from growthops.bench.run import _run_step
+    from growthops.bench.world import ensure_world
+
+    cfg = settings()
+    work = cfg.bench_dir / "runs" / f"{scale}-engines"
+    work.mkdir(parents=True, exist_ok=True)
+    world = ensure_world(cfg.bench_dir, scale, seed, dirt_rate)
+    print(f"world '{scale}': {world.events:,} events in {world.files:,} files", flush=True)
+    root = work / "pipeline"
+    results: dict[str, Any] = {"scale": scale, "world": {"events": world.events,
+                                                         "files": world.files, "days": world.days}}  # fmt: skip
+    kept = work / "pipeline.out.json"
+    if reuse_pipeline and kept.exists():
+        print(f"  pipeline (reused from {kept})", flush=True)
+    else:
+        args = {"data_root": root, "world": world.to_json(), "files": "full", "fresh": True}
+        _run_step("pipeline", "pipeline", args, work)
+    results["duckdb"] = _run_step("dbt_duckdb", "dbt_build", {"data_root": root, "target": "duckdb"}, work)  # fmt: skip
+    results["spark"] = _run_step("dbt_spark", "dbt_build", {"data_root": root, "target": "spark"}, work)  # fmt: skip
+    results["checks"] = {"spark_vs_duckdb": compare.compare_spark(
+        replace(cfg, data_root=root).pipeline_db, root / "spark" / "warehouse")}  # fmt: skip
+    return results
+
+
+def section(r: dict[str, Any], machine: dict[str, Any]) -> str:
+    from growthops.bench.compare import mismatches
+
+    d, s, w = r["duckdb"], r["spark"], r["world"]
+    differ = mismatches(r["checks"])
+    marts = len(r["checks"]["spark_vs_duckdb"])
+    verdict = (f"all {marts} marts equal, value for value" if not differ
+               else f"**{len(differ)} of {marts} marts differ**: " + "; ".join(differ))  # fmt: skip
+    rows = [
+        ("dbt build (models + data tests), DuckDB", d["seconds"], d["peak_rss_mb"]),
+        ("raw to the lake (Parquet), for Spark", s["lake_seconds"], None),
+        ("dbt build (models + data tests), Spark local", s["seconds"], s["peak_rss_mb"]),
+    ]
+    return "\n".join([
+        "<!-- engines:begin -->",
+        f"## dbt on DuckDB vs Apache Spark (local mode): `{r['scale']}` world, "
+        f"{w['events']:,} events, {w['files']:,} files",
+        "",
+        f"Measured {machine['date']} by `make bench-spark` (scale `{r['scale']}`), on the same raw "
+        f"rows ({s['lake_rows']:,}); {d['models']} models and {d['tests']} data tests on each "
+        f"engine. Results check: {verdict}.",
+        "",
+        "| What | Seconds | Peak RSS (MB) |",
+        "|---|---:|---:|",
+        *[f"| {what} | {sec:,.1f} | {'' if mb is None else f'{mb:,.0f}'} |" for what, sec, mb in rows],
+        "",
+        f"Spark / DuckDB: {s['seconds'] / d['seconds']:.1f}x (models {s['model_seconds']:,.1f} s "
+        f"vs {d['model_seconds']:,.1f} s, tests {s['test_seconds']:,.1f} s vs "
+        f"{d['test_seconds']:,.1f} s; Spark's figure includes its JVM and session start). "
+        "On one box the embedded engine wins; what Spark buys is that the same SQL runs on a "
+        "cluster.",
+        "<!-- engines:end -->",
+        "",
+    ])  # fmt: skip
+
+
+def write_section(path: Path, text: str) -> None:
+    """Put this benchmark's section into BENCHMARKS.md, replacing its last one (the rest of
+    the file is make bench's, which keeps this section when it rewrites the file)."""
+    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    path.write_text(SECTION.sub("", current).rstrip("\n") + "\n\n" + text, encoding="utf-8")
+
+
+def section_of(path: Path) -> str:
+    """This benchmark's section as BENCHMARKS.md holds it, or ''."""
+    found = SECTION.search(path.read_text(encoding="utf-8")) if path.exists() else None
+    return found.group(0) if found else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m growthops.bench.engines", description=__doc__)
+    parser.add_argument("--scale", default="small", help="demo world scale (small, medium, large)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--dirt-rate", type=float, default=0.01)
+    parser.add_argument("--reuse-pipeline", action="store_true",
+                        help="keep the last pipeline run's raw instead of ingesting again")  # fmt: skip
+    parser.add_argument("--output", default="BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    from growthops.bench import report
+    from growthops.bench.compare import mismatches
+
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    results = run(args.scale, args.seed, args.dirt_rate, args.reuse_pipeline)
+    machine = report.machine()
+    out = settings().bench_dir / "results" / f"{args.scale}-engines.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({**results, "machine": machine}, indent=1, default=str))
+    write_section(Path(args.output), section(results, machine))
+    print(f"results: {out}\nwrote {args.output}")
+    failed = mismatches(results["checks"])
+    for line in failed:
+        print(f"CHECK FAILED: {line}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
