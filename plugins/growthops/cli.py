@@ -134,6 +134,8 @@ def _run(args: argparse.Namespace, cfg: Settings) -> int:
     from growthops.runner import run_dags
 
     print("running the DAGs in-process (dag.test(): the same DAG code, no Airflow services) ...")
+    if cfg.dbt_target == "spark":
+        print(f"  models built on Apache Spark ({cfg.spark_master}), raw read from {cfg.lake_dir}")
     dags = [f"ingest_{family}" for family in ("channel", "content", "app")]
     if has_files or not cfg.serving_db.exists():
         dags.append("transform")  # as under the scheduler: only new raw data starts a transform
