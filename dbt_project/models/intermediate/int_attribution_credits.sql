@@ -219,9 +219,13 @@ final as (
         case when ranked.touch_platform is not null then ranked.utm_content end as ad_group_id,
         case when ranked.touch_platform is not null then ranked.utm_term end as keyword_id,
         case when ranked.touch_channel = 'content' then ranked.utm_content end as content_id,
-        -- to 12 places: engines differ in a float's last bit (DuckDB and Spark build the same)
+        -- to 12 places: engines differ in a float's last bit (DuckDB and Spark build the same),
+        -- and revenue x credit is exact decimal arithmetic rounded half up to micros
         cast(round(all_credits.credit, 12) as double) as credit,
-        cast(conversions.revenue * all_credits.credit as double) as credited_revenue
+        cast(
+            cast(conversions.revenue as decimal(38, 6))
+            * cast(round(all_credits.credit, 12) as decimal(18, 12)) as decimal(18, 6)
+        ) as credited_revenue
     from all_credits
     inner join conversions
         on all_credits.conversion_id = conversions.conversion_id
