@@ -134,6 +134,8 @@ def section(r: dict[str, Any], machine: dict[str, Any]) -> str:
         f"Measured {machine['date']} by `make bench-spark` (scale `{r['scale']}`), on the same raw "
         f"rows ({s['lake_rows']:,}); {d['models']} models and {d['tests']} data tests on each "
         f"engine. Results check: {verdict}.",
+        # "note": written into the results file by whoever re-checked or explained a run
+        *([f"Note: {r['note']}"] if r.get("note") else []),
         "",
         "| What | Seconds | Peak RSS (MB, largest process incl. Spark's JVM) |",
         "|---|---:|---:|",
