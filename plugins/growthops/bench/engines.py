@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from growthops.bench.world import add_world_arguments
 from growthops.config import settings
 
 BUILD = ["build", "--full-refresh", "--exclude", "test_type:unit"]
@@ -166,12 +167,9 @@ def section_of(path: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m growthops.bench.engines", description=__doc__)
-    parser.add_argument("--scale", default="small", help="demo world scale (small, medium, large)")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--dirt-rate", type=float, default=0.01)
+    add_world_arguments(parser, default_scale="small")
     parser.add_argument("--reuse-pipeline", action="store_true",
                         help="keep the last pipeline run's raw instead of ingesting again")  # fmt: skip
-    parser.add_argument("--output", default="BENCHMARKS.md")
     args = parser.parse_args(argv)
     from growthops.bench import report
     from growthops.bench.compare import mismatches

@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from growthops.bench.world import add_world_arguments
 from growthops.config import Settings, settings
 
 PIPELINE_DAGS = ["ingest_channel", "ingest_content", "ingest_app", "transform"]
@@ -253,14 +254,11 @@ def main(argv: list[str] | None = None) -> int:
         Path(out_file).write_text(json.dumps(result, default=str))
         return 0
     parser = argparse.ArgumentParser(prog="python -m growthops.bench.run", description=__doc__)
-    parser.add_argument("--scale", default="medium", help="demo world scale (small, medium, large)")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--dirt-rate", type=float, default=0.01)
+    add_world_arguments(parser, default_scale="medium")
     parser.add_argument("--pipeline-only", action="store_true",
                         help="time the full pipeline run only (what the large world gets)")  # fmt: skip
     parser.add_argument("--reuse-pipeline", action="store_true",
                         help="keep the last full pipeline run instead of repeating it")  # fmt: skip
-    parser.add_argument("--output", default="BENCHMARKS.md")
     args = parser.parse_args(argv)
     from growthops.bench import report
 

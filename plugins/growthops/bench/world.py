@@ -8,6 +8,7 @@ incremental run the files of the extra day.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -109,3 +110,13 @@ def link_files(root: Path, files: list[Path], landing: Path) -> None:
             os.link(src, dst)
         except OSError:
             shutil.copyfile(src, dst)
+
+
+def add_world_arguments(parser: argparse.ArgumentParser, default_scale: str) -> None:
+    """The world a benchmark runs on and where it writes (one home for the defaults: every
+    benchmark on the same scale, seed and dirt rate reuses one cached world)."""
+    parser.add_argument("--scale", default=default_scale,
+                        help="demo world scale (small, medium, large)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--dirt-rate", type=float, default=0.01)
+    parser.add_argument("--output", default="BENCHMARKS.md")
