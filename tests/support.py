@@ -144,6 +144,37 @@ def assert_ingest_invariants(cfg: Settings) -> None:
         db, "select message_id, count(*) from raw.app_events group by 1 having count(*) > 1"
     )
     assert doubled == [], f"app events loaded twice: {doubled[:5]}"
+    assert lake_differences(cfg) == {}, "the lake's visible parts are not raw"
+
+
+def lake_differences(cfg: Settings) -> dict[str, tuple[int, int]]:
+    """Per raw table: (rows only in raw, rows only in the lake's visible parts), where any."""
+    from growthops.ingest.schema import LINEAGE_COLUMNS, TABLE_COLUMNS
+    from growthops.lake import part_glob
+
+    differ = {}
+    con = warehouse.connect(cfg.pipeline_db, read_only=True, wait_seconds=120)
+    try:
+        for table in TABLE_COLUMNS:
+            if not any(cfg.lake_dir.glob(f"{table}/day=*/part_id=*/*.parquet")):
+                continue  # nothing ever landed (the check needs a file to read)
+            names = ", ".join(n for n, _ in (*LINEAGE_COLUMNS, *TABLE_COLUMNS[table]))
+            lake = (
+                f"select {names} from read_parquet(?, hive_partitioning = true) "
+                "where part_id in (select part_id from raw.lake_parts "
+                "where table_name = ? and status = 'visible')"
+            )
+            raw = f"select {names} from raw.{table}"
+            only_raw, only_lake = con.execute(
+                f"select (select count(*) from ({raw} except all {lake})), "
+                f"(select count(*) from ({lake} except all {raw}))",
+                [part_glob(cfg, table), table, part_glob(cfg, table), table],
+            ).fetchone()
+            if only_raw or only_lake:
+                differ[table] = (only_raw, only_lake)
+    finally:
+        con.close()
+    return differ
 
 
 def assert_landing_empty(cfg: Settings) -> None:

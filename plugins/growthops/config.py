@@ -46,6 +46,19 @@ def _float_between(low: float, high: float) -> Callable[[str, str], float]:
     return parse
 
 
+def _int_between(low: int, high: int) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name}={raw!r} is not a whole number") from exc
+        if not low <= value <= high:
+            raise ConfigError(f"{name}={raw!r} must be between {low} and {high}")
+        return value
+
+    return parse
+
+
 def _time_zone(name: str, raw: str) -> str:
     try:
         ZoneInfo(raw)
@@ -153,6 +166,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GROWTHOPS_TRANSFORM_SAFETY_NET_CRON", "transform_safety_net_cron", "15 * * * *",
             _cron,
             "When (UTC) the transform also runs without a raw asset event."),
+    Setting("GROWTHOPS_INGEST_WORKERS", "ingest_workers", "1", _int_between(1, 64),
+            "Processes each ingest run claims landing files with (README 'Past one machine'): "
+            "parsing, the raw gate and the lake's Parquet run in parallel, commits take turns."),
     Setting("GROWTHOPS_LOCK_RETRY_SECONDS", "lock_retry_seconds", "60", _float_between(0, 86400),
             "How long a writer waits for the DuckDB file lock before failing."),
     Setting("GROWTHOPS_DUCKDB_MEMORY_LIMIT", "duckdb_memory_limit", "50%", _memory_limit,
@@ -196,6 +212,7 @@ class Settings:
     task_timeout_minutes: float = field(default=_default("task_timeout_minutes"))
     ingest_safety_net_cron: str = field(default=_default("ingest_safety_net_cron"))
     transform_safety_net_cron: str = field(default=_default("transform_safety_net_cron"))
+    ingest_workers: int = field(default=_default("ingest_workers"))
     lock_retry_seconds: float = field(default=_default("lock_retry_seconds"))
     duckdb_memory_limit: str = field(default=_default("duckdb_memory_limit"))
     dbt_target: str = field(default=_default("dbt_target"))

@@ -9,9 +9,12 @@ was rejected whole. landing/ is an inbox; an empty inbox means nothing is pendin
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import stat
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,3 +129,91 @@ def move_out(path: Path, dest_dir: Path, relative: Path, private: bool = False) 
     if private and not_a_regular_file(dest) is None:
         dest.chmod(0o640)
     return dest
+
+
+# ------------------------------------------------------------------------ claims
+# Several ingest workers share an inbox. A worker claims a file by renaming it into
+# landing/<family>/.claimed/<worker>/ (a rename is atomic: of two workers offered the same
+# file, one gets it and the other finds it gone) and holds an flock on
+# .claimed/<worker>.lock while it lives. A dead worker's lock is free: the next ingest puts
+# its claimed files back in the inbox, where they load as if never touched.
+CLAIMED = ".claimed"
+
+
+class Claims:
+    """One worker's claims on `inbox` (landing/<family>/), for the life of the context."""
+
+    def __init__(self, inbox: Path) -> None:
+        self.inbox = inbox
+        self.token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.root = inbox / CLAIMED / self.token
+        self._lock: int | None = None
+
+    def __enter__(self) -> Claims:
+        self.root.mkdir(parents=True)
+        self._lock = os.open(self.root.with_suffix(".lock"), os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        return self
+
+    def take(self, path: Path) -> Path | None:
+        """`path` (in the inbox) moved into this worker's claims, or None: another took it."""
+        target = self.root / path.relative_to(self.inbox)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.rename(target)
+        except FileNotFoundError:
+            return None
+        return target
+
+    def __exit__(self, *exc: object) -> None:
+        # files still here were not handled (the worker failed): back to the inbox
+        _return_claimed(self.inbox, self.root)
+        self.root.with_suffix(".lock").unlink(missing_ok=True)
+        if self._lock is not None:
+            os.close(self._lock)
+        with contextlib.suppress(OSError):  # the last worker out leaves an empty inbox
+            self.root.parent.rmdir()
+
+
+def recover_dead_claims(inbox: Path) -> int:
+    """Files claimed by workers that died (their lock is free) back into `inbox`; how many."""
+    claimed = inbox / CLAIMED
+    if not claimed.is_dir():
+        return 0
+    returned = 0
+    for root in sorted(p for p in claimed.iterdir() if p.is_dir()):
+        lock_path = root.with_suffix(".lock")
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # its worker is alive
+            os.close(fd)
+            continue
+        try:
+            returned += _return_claimed(inbox, root)
+            lock_path.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
+    for lock_path in claimed.glob("*.lock"):  # a worker killed as it was leaving
+        if not lock_path.with_suffix("").exists():
+            lock_path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        claimed.rmdir()
+    return returned
+
+
+def _return_claimed(inbox: Path, root: Path) -> int:
+    returned = 0
+    for path in sorted(p for p in root.rglob("*") if not p.is_dir()):
+        target = inbox / path.relative_to(root)
+        if target.exists():  # a newer delivery of the name: the claimed one waits its turn
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(target)
+        returned += 1
+    for folder in sorted((p for p in root.rglob("*") if p.is_dir()), reverse=True):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    with contextlib.suppress(OSError):
+        root.rmdir()
+    return returned

@@ -62,6 +62,9 @@ def _quiet_great_expectations() -> None:
     for name in ("great_expectations", "great_expectations.data_context.types.base"):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="great_expectations")
+    # GX imports pyspark when the spark target is installed; we never use its pandas paths
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                            category=FutureWarning)  # fmt: skip
     warnings.filterwarnings("ignore", message=".*deprecated as of GX Core.*")
     warnings.filterwarnings("ignore", message=".*module 'sre_(constants|parse)' is deprecated.*")
 

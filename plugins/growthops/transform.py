@@ -98,10 +98,10 @@ def build_stage(stage: str, cfg: Settings | None = None, full_refresh: bool = Fa
             changed = None if full_refresh else _reporting_settings_changed(con, cfg)
         if changed:
             raise StageFailedError(changed)
-        if cfg.dbt_target == "spark":  # Spark reads raw from the lake
+        if cfg.dbt_target == "spark":  # Spark reads raw from the lake: its bookkeeping joins it
             from growthops import lake
 
-            lake.publish_raw(cfg)
+            lake.publish_catalog(cfg)
     result = run_dbt([*STAGES[stage], *(["--full-refresh"] if full_refresh else [])], cfg)
     if result.success:
         _count_rows(cfg, result)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support import query, settings_for
+from support import assert_ingest_invariants, query, settings_for
 
-from growthops import cli
+from growthops import cli, lake
 from growthops.ingest import loader
 from growthops.ingest.loader import MIN_ROWS_FOR_SHARE, RULE_DUPLICATE, ingest
 
@@ -248,20 +248,21 @@ def test_a_file_the_database_refuses_is_rejected_with_the_real_error_and_the_res
     inbox.mkdir(parents=True)
     (inbox / "a.ndjson").write_text(_event("m1") + "\n")
     (inbox / "b.ndjson").write_text(_event("m2") + "\n")
-    insert = loader._insert_rows
+    commit = lake.commit_part  # the rows' insert, inside the file's transaction
 
-    def refuse_a(con, table, rows, load_id, source_file):
+    def refuse_a(con, part, family, source_file, load_id, now):
         if source_file == "app/a.ndjson":
             raise duckdb.ConversionException("Could not convert string 'x' to INT64")
-        return insert(con, table, rows, load_id, source_file)
+        return commit(con, part, family, source_file, load_id, now)
 
-    monkeypatch.setattr(loader, "_insert_rows", refuse_a)
+    monkeypatch.setattr(lake, "commit_part", refuse_a)
     outcomes = {f.source_file: (f.outcome, f.detail) for f in ingest("app", cfg).files}
     assert outcomes["app/b.ndjson"] == ("loaded", "")
     assert outcomes["app/a.ndjson"][0] == "rejected"
     assert "Could not convert string 'x' to INT64" in outcomes["app/a.ndjson"][1]
     assert "transaction is aborted" not in outcomes["app/a.ndjson"][1].lower()
     assert query(cfg.pipeline_db, "select message_id from raw.app_events") == [("m2",)]
+    assert_ingest_invariants(cfg)  # a's part was discarded: the lake holds b alone
 
 
 @pytest.mark.faults

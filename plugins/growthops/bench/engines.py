@@ -4,8 +4,9 @@ same raw rows, timed side by side, the marts compared, the section written to BE
 The world's raw comes from one pipeline run (cached like `make bench`'s). Each build runs in
 its own process (bench.run's steps: wall seconds and the peak RSS of the process tree):
 DuckDB rebuilds every model and data test from the pipeline file's raw (--full-refresh);
-Spark gets the lake first (raw as Parquet, timed on its own), then builds the same models and
-tests. One box says what Spark costs next to an embedded engine, not how it scales.
+Spark reads the lake the ingest wrote (its bookkeeping snapshot is published first, timed on
+its own), then builds the same models and tests. One box says what Spark costs next to an
+embedded engine, not how it scales.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import threading
 import time
@@ -23,11 +23,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from growthops import warehouse
 from growthops.bench.world import add_world_arguments
 from growthops.config import settings
 
 BUILD = ["build", "--full-refresh", "--exclude", "test_type:unit"]
-SECTION = re.compile(r"<!-- engines:begin -->.*?<!-- engines:end -->\n?", re.S)
+SECTION = "engines"  # its marked section of BENCHMARKS.md (bench.report.write_section)
 
 
 def step_dbt_build(args: dict[str, Any]) -> dict[str, Any]:
@@ -36,13 +37,19 @@ def step_dbt_build(args: dict[str, Any]) -> dict[str, Any]:
 
     cfg = replace(settings(), data_root=Path(args["data_root"]), dbt_target=args["target"])
     out: dict[str, Any] = {}
-    if cfg.dbt_target == "spark":
+    if cfg.dbt_target == "spark":  # the data is in the lake already: its bookkeeping joins it
         from growthops import lake
 
         started = time.perf_counter()
-        rows = lake.publish_raw(cfg)
+        lake.publish_catalog(cfg)
         out["lake_seconds"] = time.perf_counter() - started
-        out["lake_rows"] = sum(rows.values())
+        con = warehouse.open_pipeline(cfg, read_only=True)
+        try:
+            out["lake_rows"] = con.execute(
+                "select sum(row_count) from raw.lake_parts where status = 'visible'"
+            ).fetchone()[0]
+        finally:
+            con.close()
     started = time.perf_counter()
     with _peak_descendant_rss() as peak:
         result = run_dbt(BUILD, cfg)
@@ -124,7 +131,11 @@ def section(r: dict[str, Any], machine: dict[str, Any]) -> str:
                else f"**{len(differ)} of {marts} marts differ**: " + "; ".join(differ))  # fmt: skip
     rows = [
         ("dbt build (models + data tests), DuckDB", d["seconds"], _peak(d)),
-        ("raw to the lake (Parquet), for Spark", s["lake_seconds"], None),
+        (
+            "the lake's bookkeeping snapshot (manifest, quarantine, parts), for Spark",
+            s["lake_seconds"],
+            None,
+        ),
         ("dbt build (models + data tests), Spark local", s["seconds"], _peak(s)),
     ]
     return "\n".join([
@@ -152,19 +163,6 @@ def section(r: dict[str, Any], machine: dict[str, Any]) -> str:
     ])  # fmt: skip
 
 
-def write_section(path: Path, text: str) -> None:
-    """Put this benchmark's section into BENCHMARKS.md, replacing its last one (the rest of
-    the file is make bench's, which keeps this section when it rewrites the file)."""
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    path.write_text(SECTION.sub("", current).rstrip("\n") + "\n\n" + text, encoding="utf-8")
-
-
-def section_of(path: Path) -> str:
-    """This benchmark's section as BENCHMARKS.md holds it, or ''."""
-    found = SECTION.search(path.read_text(encoding="utf-8")) if path.exists() else None
-    return found.group(0) if found else ""
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m growthops.bench.engines", description=__doc__)
     add_world_arguments(parser, default_scale="small")
@@ -180,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     out = settings().bench_dir / "results" / f"{args.scale}-engines.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({**results, "machine": machine}, indent=1, default=str))
-    write_section(Path(args.output), section(results, machine))
+    report.write_section(Path(args.output), SECTION, section(results, machine))
     print(f"results: {out}\nwrote {args.output}")
     failed = mismatches(results["checks"])
     for line in failed:

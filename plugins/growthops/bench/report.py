@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -223,3 +224,25 @@ def render(folder: Path) -> str:
         lines += _full_section(r) if "floor" in r else _pipeline_only_section(r)
         lines.append("")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------ kept sections
+# Benchmarks run by their own make target (bench-spark, bench-ingest) write a marked section
+# of BENCHMARKS.md; make bench rewrites the rest of the file and keeps them.
+KEPT_SECTIONS = ("engines", "ingest-workers")
+
+
+def _marked(name: str) -> re.Pattern[str]:
+    return re.compile(rf"<!-- {name}:begin -->.*?<!-- {name}:end -->\n?", re.S)
+
+
+def write_section(path: Path, name: str, text: str) -> None:
+    """Put section `name` into BENCHMARKS.md, replacing its last version."""
+    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    path.write_text(_marked(name).sub("", current).rstrip("\n") + "\n\n" + text, encoding="utf-8")
+
+
+def section_of(path: Path, name: str) -> str:
+    """Section `name` as BENCHMARKS.md holds it, or ''."""
+    found = _marked(name).search(path.read_text(encoding="utf-8")) if path.exists() else None
+    return found.group(0) if found else ""

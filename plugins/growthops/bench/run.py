@@ -110,8 +110,14 @@ def _step_dbt_build(args: dict[str, Any]) -> dict[str, Any]:
     return step_dbt_build(args)
 
 
+def _step_ingest(args: dict[str, Any]) -> dict[str, Any]:
+    from growthops.bench.ingest_workers import step_ingest
+
+    return step_ingest(args)
+
+
 STEPS = {"pipeline": _step_pipeline, "floor": _step_floor, "pandas": _step_pandas,
-         "dbt_build": _step_dbt_build}  # fmt: skip
+         "dbt_build": _step_dbt_build, "ingest": _step_ingest}  # fmt: skip
 
 
 class StepFailedError(RuntimeError):
@@ -269,13 +275,12 @@ def main(argv: list[str] | None = None) -> int:
     results["machine"] = report.machine()
     path = report.save(results, cfg.bench_dir / "results")
     print(f"results: {path}")
-    from growthops.bench import engines
-
-    engines_section = engines.section_of(Path(args.output))  # make bench-spark's, kept
-    text = report.render(cfg.bench_dir / "results")
-    Path(args.output).write_text(text, encoding="utf-8")
-    if engines_section:
-        engines.write_section(Path(args.output), engines_section)
+    output = Path(args.output)
+    kept = {name: report.section_of(output, name) for name in report.KEPT_SECTIONS}
+    output.write_text(report.render(cfg.bench_dir / "results"), encoding="utf-8")
+    for name, text in kept.items():  # make bench-spark's and bench-ingest's
+        if text:
+            report.write_section(output, name, text)
     print(f"wrote {args.output}")
     failed = report.failed_checks(results)
     for line in failed:

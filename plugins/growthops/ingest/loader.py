@@ -26,25 +26,28 @@ commit and move makes the next run see an identical re-delivery. Either way, onc
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import io
 import json
 import logging
+import multiprocessing
+import os
 import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from growthops import landing, project, quality, tracking_plan, warehouse
+from growthops import lake, landing, project, quality, tracking_plan, warehouse
 from growthops.config import ConfigError, Settings, settings
 from growthops.failpoints import INGEST_AFTER_COMMIT, INGEST_BEFORE_COMMIT, failpoint
 from growthops.ingest.adapters import (
@@ -54,7 +57,7 @@ from growthops.ingest.adapters import (
     parse_segment_ndjson,
     reader_of,
 )
-from growthops.ingest.schema import RAW_SCHEMA, TABLE_COLUMNS, ensure_raw_schema
+from growthops.ingest.schema import RAW_SCHEMA, ensure_raw_schema
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,8 @@ MIN_ROWS_FOR_SHARE = 20
 # Files parsed and gated together; bounds memory on large backlogs.
 CHUNK_ROWS = 400_000
 RULE_DUPLICATE = "unique_message_id"
+# Pending bytes each ingest worker beyond the first needs (GROWTHOPS_INGEST_WORKERS is a cap).
+MIN_BYTES_PER_WORKER = 16 * 2**20
 INGEST_CHECKPOINT_THRESHOLD = "512MB"  # WAL size at which DuckDB checkpoints during ingest
 
 
@@ -77,6 +82,7 @@ class FileOutcome:
     rows_quarantined: int = 0
     detail: str = ""
     moved_to: str = ""
+    worker: str = ""  # the ingest worker that handled it (<pid>-<random>)
 
 
 @dataclass
@@ -149,27 +155,54 @@ class _Work:
     reject_reason: str | None = None
     bad: dict[int, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
     duplicates: dict[int, str] = field(default_factory=dict)
+    refused: bool = False  # not read at all (a link, a FIFO, unreadable): no content to match
+    part: lake.Part | None = None  # its good rows in the lake, not yet committed
+    handled: bool = False  # left the chunk (an identical copy was committed meanwhile)
+    good: tuple[tuple[int, int], pd.DataFrame] | None = None  # _good_rows, and what it counted
 
 
-def ingest(family: str, cfg: Settings | None = None) -> IngestReport:
-    """Ingest every pending file of `family`; safe to call at any time, any number of times."""
+def ingest(family: str, cfg: Settings | None = None, workers: int | None = None) -> IngestReport:
+    """Ingest every pending file of `family` with `workers` processes (default
+    GROWTHOPS_INGEST_WORKERS); safe to call at any time, any number of times, and from several
+    machines sharing the data root at once."""
     if family not in landing.FAMILIES:
         raise ValueError(f"unknown family {family!r}; expected one of {landing.FAMILIES}")
     cfg = cfg or settings()
+    workers = workers or cfg.ingest_workers
     now = datetime.now(UTC)
     # the id a run gets once it holds the writer (_next_load_id); none while nothing is pending
     report = IngestReport(family, "")
-    missing = landing.missing_inbox_message(cfg.landing_dir / family)
+    inbox = cfg.landing_dir / family
+    missing = landing.missing_inbox_message(inbox)
     if missing:
         raise ConfigError(missing)
+    recovered = landing.recover_dead_claims(inbox)
+    if recovered:
+        log.warning("ingest %s: %d files claimed by a worker that died are back in the inbox",
+                    family, recovered)  # fmt: skip
     pending = landing.pending_files(cfg.landing_dir, family)
     if not pending:
-        log.info("ingest %s: no pending files in %s", family, cfg.landing_dir / family)
+        log.info("ingest %s: no pending files in %s", family, inbox)
         return report
-    # FX rates first: the spend gate checks currencies against them.
-    pending.sort(key=lambda p: (0 if "fx_rates" in p.parts else 1, str(p)))
     try:
-        _ingest_pending(pending, family, report, cfg, now)
+        with _section(cfg) as con:
+            lake.ensure_lake(con, cfg)
+            # a crashed worker's parts, and versions retired longer ago than any task runs
+            lake.remove_unreferenced(con, cfg, cfg.task_timeout.total_seconds())
+            report.load_id = _next_load_id(con, family, now)
+        # FX rates first, in this process: the spend gate checks currencies against them
+        fx = [p for p in pending if _is_fx(p)]
+        if fx:
+            _merge(report, _run_worker(family, cfg, report.load_id, now, fx_only=True))
+        rest = [p for p in pending if not _is_fx(p)]
+        if rest:
+            # a worker beyond the first costs a process start (~5 s of imports): only with the
+            # bytes to pay for it
+            workers = max(1, min(workers, sum(_size(p) for p in rest) // MIN_BYTES_PER_WORKER))
+            _merge(report, *_run_workers(family, cfg, report.load_id, now, workers))
+        if family == "channel":  # where FX rates arrive: rows held for one may load now
+            with _section(cfg) as con:
+                _load_rows_whose_rate_arrived(con, report, cfg, now)
     except (duckdb.Error, OSError) as exc:
         if warehouse.DISK_FULL not in str(exc):
             raise
@@ -180,33 +213,94 @@ def ingest(family: str, cfg: Settings | None = None) -> IngestReport:
     return report
 
 
-def _ingest_pending(
-    pending: list[Path], family: str, report: IngestReport, cfg: Settings, now: datetime
-) -> None:
-    with warehouse.pipeline_writer(cfg) as con:
-        ensure_raw_schema(con)
-        report.load_id = _next_load_id(con, family, now)
-        # every file commits on its own; checkpointing the WAL into the file after every few
-        # commits (DuckDB's default, 16 MB) measured half the medium world's ingest time.
-        # Commits stay durable in the WAL; closing the connection checkpoints it.
-        con.execute(f"set checkpoint_threshold = '{INGEST_CHECKPOINT_THRESHOLD}'")
+def _size(path: Path) -> int:
+    try:
+        return path.lstat().st_size
+    except OSError:
+        return 0
+
+
+def _is_fx(path: Path) -> bool:
+    return "fx_rates" in path.parts
+
+
+def _merge(report: IngestReport, *parts: IngestReport) -> None:
+    for part in parts:
+        report.files.extend(part.files)
+        report.warnings.extend(part.warnings)
+        report.gate_seconds += part.gate_seconds
+
+
+def _run_workers(
+    family: str, cfg: Settings, load_id: str, now: datetime, workers: int
+) -> list[IngestReport]:
+    """The non-FX files by `workers` processes claiming from the inbox (one: this process)."""
+    if workers == 1:
+        return [_run_worker(family, cfg, load_id, now, fx_only=False)]
+    # spawn, not fork: a forked child would inherit whatever locks the task's other threads
+    # (Airflow's, logging's) held at that instant. A worker that dies breaks the pool and the
+    # run fails; what its workers claimed and did not commit goes back to the inbox on the
+    # next run (landing.recover_dead_claims), each commit being whole or absent.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [
+            pool.submit(_run_worker, family, cfg, load_id, now, False) for _ in range(workers)
+        ]
+        wait(futures)
+    failed = [f.exception() for f in futures if f.exception() is not None]
+    if failed:
+        raise failed[0]
+    return [f.result() for f in futures]
+
+
+def _run_worker(
+    family: str, cfg: Settings, load_id: str, now: datetime, fx_only: bool
+) -> IngestReport:
+    """One worker: claim pending files one by one (name order) and ingest them in chunks."""
+    report = IngestReport(family, load_id)
+    with landing.Claims(cfg.landing_dir / family) as claims:
         chunk: list[_Work] = []
         chunk_rows = 0
         seen: dict[tuple[str, str], str] = {}
-        for path in pending:
-            work = _read(path, cfg, family)
-            if work.reject_reason is None and _is_duplicate(con, work, seen, report, cfg):
+        # in name order (a folder's files after those of an earlier-sorting folder): of two
+        # copies, the first by name loads, however many workers there are
+        for path in sorted(landing.pending_files(cfg.landing_dir, family), key=str):
+            if _is_fx(path) != fx_only:
                 continue
-            seen[(work.sha256, work.reader)] = work.source_file
+            relative = PurePosixPath(path.relative_to(claims.inbox).as_posix())
+            claimed = claims.take(path)
+            if claimed is None:  # another worker has it
+                continue
+            work = _read(claimed, relative, cfg, family)
             _parse(work, family)
             chunk.append(work)
             chunk_rows += work.parsed.rows_in if work.parsed else 0
             if chunk_rows >= CHUNK_ROWS:
-                _finish_chunk(con, chunk, family, report, cfg, now)
+                _finish_chunk(chunk, seen, family, report, cfg, now)
                 chunk, chunk_rows = [], 0
-        _finish_chunk(con, chunk, family, report, cfg, now)
-        if family == "channel":  # where FX rates arrive: rows held for one may load now
-            _load_rows_whose_rate_arrived(con, report, cfg, now)
+        _finish_chunk(chunk, seen, family, report, cfg, now)
+    for outcome in report.files:
+        outcome.worker = claims.token
+    return report
+
+
+@contextmanager
+def _section(cfg: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The pipeline file for a short read-and-commit section: the workers of this data root take
+    turns on an flock (no polling among themselves), then on DuckDB's own lock (bounded wait,
+    for anyone else: a transform, a person's shell)."""
+    cfg.pipeline_db.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(cfg.pipeline_db.with_name(cfg.pipeline_db.name + ".ingest.lock"),
+                 os.O_CREAT | os.O_RDWR, 0o600)  # fmt: skip
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with warehouse.pipeline_writer(cfg) as con:
+            # commits stay durable in the WAL; closing the section checkpoints it (DuckDB's
+            # default, a checkpoint every 16 MB, measured half the medium world's ingest time)
+            con.execute(f"set checkpoint_threshold = '{INGEST_CHECKPOINT_THRESHOLD}'")
+            yield con
+    finally:
+        os.close(fd)
 
 
 def _next_load_id(con: duckdb.DuckDBPyConnection, family: str, now: datetime) -> str:
@@ -228,10 +322,10 @@ def _next_load_id(con: duckdb.DuckDBPyConnection, family: str, now: datetime) ->
     return f"{family}_{stamp:%Y%m%dT%H%M%S%f}_{uuid.uuid4().hex[:6]}"
 
 
-def _read(path: Path, cfg: Settings, family: str) -> _Work:
-    """The file's bytes and hash; an entry that is not a regular file, or that cannot be read,
-    becomes a rejection naming what it is, and nothing of it is read."""
-    relative = PurePosixPath(path.relative_to(cfg.landing_dir / family).as_posix())
+def _read(path: Path, relative: PurePosixPath, cfg: Settings, family: str) -> _Work:
+    """The bytes and hash of `path` (a claimed file, `relative` under landing/<family>/); an
+    entry that is not a regular file, or that cannot be read, becomes a rejection naming what
+    it is, and nothing of it is read."""
     source_file = f"{family}/{relative}"
     try:
         kind = landing.not_a_regular_file(path)
@@ -255,7 +349,7 @@ def _read(path: Path, cfg: Settings, family: str) -> _Work:
         # no content to hash: a key of its own, so the same name delivered properly later loads
         key = hashlib.sha256(f"{problem}\0{source_file}\0{uuid.uuid4()}".encode()).hexdigest()
         return _Work(path, source_file, relative, b"", key, reject_reason=f"{source_file} {problem}",
-                     reader=reader)  # fmt: skip
+                     reader=reader, refused=True)  # fmt: skip
     return _Work(path, source_file, relative, data, hashlib.sha256(data).hexdigest(), reader=reader)
 
 
@@ -334,18 +428,21 @@ MONEY_COLUMNS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _fx_rate_available(
-    con: duckdb.DuckDBPyConnection, batch: pd.DataFrame, table: str
-) -> pd.Series:
-    """Per row: True when its currency has a rate on or before its date, False when not,
-    None when the row carries no money, no currency or no date (each a rule of its own: a
-    row whose timestamp is unreadable is held for that, not for a missing rate)."""
-    currency, day, amount = MONEY_COLUMNS[table]
-    first_rate = dict(
+def _first_rates(con: duckdb.DuckDBPyConnection) -> dict[str, date]:
+    """Each currency's first FX rate date: what the gate checks money rows against."""
+    return dict(
         con.execute(
             f"select currency, min(rate_date) from {RAW_SCHEMA}.fx_rates group by currency"
         ).fetchall()
     )
+
+
+def _fx_rate_available(first_rate: dict[str, date], batch: pd.DataFrame, table: str) -> pd.Series:
+    """Per row: True when its currency has a rate on or before its date, False when not,
+    None when the row carries no money, no currency or no date (each a rule of its own: a
+    row whose timestamp is unreadable is held for that, not for a missing rate)."""
+    currency, day, amount = MONEY_COLUMNS[table]
+    first_rate = dict(first_rate)
     first_rate["USD"] = date(1900, 1, 1)  # the feed is USD per unit: USD is 1 on every date
     first = pd.to_datetime(batch[currency].map(first_rate))
     available = first.notna() & (pd.to_datetime(batch[day]).dt.normalize() >= first)
@@ -354,9 +451,10 @@ def _fx_rate_available(
 
 
 def _gate(
-    con: duckdb.DuckDBPyConnection, works: list[_Work], cfg: Settings, report: IngestReport
+    works: list[_Work], cfg: Settings, report: IngestReport, first_rates: dict[str, date]
 ) -> None:
-    """Run each table's suite over the chunk's rows; record failing rows per file."""
+    """Run each table's suite over the chunk's rows; record failing rows per file. Needs no
+    lock: what it reads of the warehouse is `first_rates` (_first_rates)."""
     by_table: dict[str, list[_Work]] = defaultdict(list)
     for w in works:
         if w.parsed is not None:
@@ -371,7 +469,7 @@ def _gate(
         batch = pd.concat(frames, ignore_index=True)
         batch[quality.ROW_ID] = range(len(batch))
         if table in MONEY_COLUMNS:
-            batch["fx_rate_available"] = _fx_rate_available(con, batch, table)
+            batch["fx_rate_available"] = _fx_rate_available(first_rates, batch, table)
         result = quality.validate(batch, cfg.expectations_dir / f"raw_{table}.json", params)
         for rule in result.rules:
             if rule.error:
@@ -428,7 +526,13 @@ def _reject_if_mostly_bad(w: _Work, cfg: Settings) -> None:
 
 
 def _find_duplicate_events(con: duckdb.DuckDBPyConnection, works: list[_Work]) -> None:
-    """messageId seen earlier in this run, or already in raw.app_events from another file."""
+    """messageId seen earlier in this chunk, or already in raw.app_events from another file."""
+    _duplicates_loaded(con, works, _duplicates_within(works))
+
+
+def _duplicates_within(works: list[_Work]) -> pd.DataFrame | None:
+    """A messageId a file of the chunk repeats: the first copy (name order) loads. Returns the
+    first copies, (message_id, row_number, _work, source_file), for _duplicates_loaded."""
     frames = []
     for i, w in enumerate(works):
         # a rejected file delivers nothing: its messageIds must not make a later copy a duplicate
@@ -438,7 +542,7 @@ def _find_duplicate_events(con: duckdb.DuckDBPyConnection, works: list[_Work]) -
         keep = rows["message_id"].notna() & ~rows["row_number"].isin(list(w.bad))
         frames.append(rows[keep].assign(_work=i, source_file=w.source_file))
     if not frames:
-        return
+        return None
     # set-based (a Python loop over every row measured ~9% of a large ingest)
     ids = pd.concat(frames, ignore_index=True)
     repeat = ids["message_id"].duplicated(keep="first")
@@ -449,6 +553,17 @@ def _find_duplicate_events(con: duckdb.DuckDBPyConnection, works: list[_Work]) -
     origin = dict(zip(seen["message_id"], where_seen, strict=True))
     for mid, n, i in repeats[["message_id", "row_number", "_work"]].itertuples(index=False):
         works[i].duplicates[int(n)] = f"messageId {mid} already delivered in {origin[mid]}"
+    return first
+
+
+def _duplicates_loaded(
+    con: duckdb.DuckDBPyConnection, works: list[_Work], first: pd.DataFrame | None
+) -> None:
+    """A messageId of `first` already loaded from another file, by this worker or any other:
+    checked in the commit section, so of two workers with the same event the second to commit
+    holds it as a duplicate."""
+    if first is None:
+        return
     con.register("_candidate_ids", first[["message_id", "source_file"]])
     try:
         loaded = con.execute(
@@ -468,29 +583,75 @@ def _find_duplicate_events(con: duckdb.DuckDBPyConnection, works: list[_Work]) -
 
 
 def _finish_chunk(
-    con: duckdb.DuckDBPyConnection,
     works: list[_Work],
+    seen: dict[tuple[str, str], str],
     family: str,
     report: IngestReport,
     cfg: Settings,
     now: datetime,
 ) -> None:
+    """Gate and commit a chunk of claimed files. The work (gate, rows to Parquet) runs without
+    the writer's lock; two short sections hold it: one before (identical re-deliveries leave,
+    the FX rates the gate needs) and one to commit (what another worker committed meanwhile
+    is checked again there)."""
     if not works:
         return
-    # FX files are committed before spend is gated, so a new currency's first rates count.
-    fx = [w for w in works if w.parsed is not None and w.parsed.table == "fx_rates"]
-    rest = [w for w in works if w not in fx]
-    for group in (fx, rest):
-        if not group:
-            continue
-        started = time.perf_counter()
-        _gate(con, group, cfg, report)
-        report.gate_seconds += time.perf_counter() - started
-        for w in group:
-            _reject_if_mostly_bad(w, cfg)
-        _find_duplicate_events(con, group)
-        for w in group:
-            _commit_file(con, w, family, report, cfg, now)
+    with _section(cfg) as con:
+        works = [w for w in works if not _duplicate_delivery(con, w, seen, report, cfg)]
+        first_rates = _first_rates(con)
+    started = time.perf_counter()
+    _gate(works, cfg, report, first_rates)
+    report.gate_seconds += time.perf_counter() - started
+    for w in works:
+        _reject_if_mostly_bad(w, cfg)
+    candidates = _duplicates_within(works)
+    _write_parts(works, report.load_id, cfg)
+    with _section(cfg) as con:
+        for w in works:  # the same bytes committed by another worker since the first section
+            if not w.refused and _is_duplicate(con, w, {}, report, cfg):
+                lake.discard(w.part)
+                w.handled = True
+        _duplicates_loaded(con, works, candidates)
+        for w in works:
+            if not w.handled:
+                _commit_file(con, w, family, report, cfg, now)
+
+
+def _write_parts(works: list[_Work], load_id: str, cfg: Settings) -> None:
+    """The good rows of each file that will load, as lake parts (one statement per table)."""
+    by_table: dict[str, list[_Work]] = defaultdict(list)
+    for w in works:
+        if w.reject_reason is None and w.parsed is not None:
+            by_table[w.parsed.table].append(w)
+    for table, members in by_table.items():
+        parts = lake.write_parts(
+            cfg, table, [(_good_rows(w), load_id, w.source_file) for w in members]
+        )
+        for w, part in zip(members, parts, strict=True):
+            w.part = part
+
+
+def _duplicate_delivery(
+    con: duckdb.DuckDBPyConnection,
+    work: _Work,
+    seen: dict[tuple[str, str], str],
+    report: IngestReport,
+    cfg: Settings,
+) -> bool:
+    if not work.refused and _is_duplicate(con, work, seen, report, cfg):
+        return True
+    seen[(work.sha256, work.reader)] = work.source_file
+    return False
+
+
+def _good_rows(w: _Work) -> pd.DataFrame:
+    """The rows of `w` that load: no rule broken, not a duplicate (kept until that changes)."""
+    assert w.parsed is not None
+    key = (len(w.bad), len(w.duplicates))
+    if w.good is None or w.good[0] != key:
+        rows = w.parsed.rows
+        w.good = (key, rows[~rows["row_number"].isin([*w.bad, *w.duplicates])])
+    return w.good[1]
 
 
 def _commit_file(
@@ -506,6 +667,10 @@ def _commit_file(
         _reject_file(con, w, family, report, cfg, now)
         return
     assert parsed is not None
+    good = _good_rows(w)
+    if len(good) != (w.part.rows if w.part else 0):  # a copy of some rows committed meanwhile
+        lake.discard(w.part)
+        w.part = lake.write_part(cfg, parsed.table, good, report.load_id, w.source_file)
     quarantine = [(r.row_number, r.rule, r.reason, r.raw_record) for r in parsed.rejects]
     raw_by_row = dict(zip(parsed.rows["row_number"], parsed.rows["raw_record"], strict=True))
     for n, problems in sorted(w.bad.items()):
@@ -520,8 +685,6 @@ def _commit_file(
                 raw_by_row.get(n),
             )
         )
-    skip = set(w.bad) | set(w.duplicates)
-    good = parsed.rows[~parsed.rows["row_number"].isin(skip)]
     previous = con.execute(
         f"select file_sha256, rows_loaded from {RAW_SCHEMA}.ingest_manifest "
         "where family = ? and source_file = ? and status = 'loaded'",
@@ -531,6 +694,7 @@ def _commit_file(
         held = _restatement_hold_reason(con, w, previous[0][1], len(good), cfg)
         if held:
             w.reject_reason = held
+            lake.discard(w.part)
             _reject_file(con, w, family, report, cfg, now, status="held")
             return
     rows_quarantined = len({q[0] for q in quarantine})
@@ -541,6 +705,7 @@ def _commit_file(
         if warehouse.DISK_FULL in str(exc):
             raise
         # the transaction rolled back: this file loaded nothing, the rest of the family goes on
+        lake.discard(w.part)
         w.reject_reason = (
             f"{w.source_file} could not be loaded, nothing of it was: {str(exc).splitlines()[0]}"
         )
@@ -583,10 +748,11 @@ def _load_version(
     assert parsed is not None
     with _transaction(con):
         if previous:
-            _remove_previous_version(con, family, w.source_file, parsed.table)
-        _insert_rows(con, parsed.table, good, report.load_id, w.source_file)
+            _remove_previous_version(con, family, w.source_file, parsed.table, now)
+        if w.part is not None:
+            lake.commit_part(con, w.part, family, w.source_file, report.load_id, now)
         if previous and parsed.table == "app_events":
-            _restore_orphaned_duplicates(con)
+            _restore_orphaned_duplicates(con, cfg, now)
         if quarantine:
             _insert_quarantine(con, report.load_id, family, w.source_file, quarantine, now)
         outcome = "replaced_previous" if previous else "loaded"
@@ -644,7 +810,7 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def _remove_previous_version(
-    con: duckdb.DuckDBPyConnection, family: str, source_file: str, table: str
+    con: duckdb.DuckDBPyConnection, family: str, source_file: str, table: str, now: datetime
 ) -> None:
     if table == "app_events":  # the messageIds whose loaded copy goes: _restore_... reads them
         con.execute(
@@ -653,6 +819,7 @@ def _remove_previous_version(
             [source_file],
         )
     con.execute(f"delete from {RAW_SCHEMA}.{table} where source_file = ?", [source_file])
+    lake.retire_parts(con, table, source_file, now)
     con.execute(
         f"delete from {RAW_SCHEMA}.quarantine_rows where family = ? and source_file = ?",
         [family, source_file],
@@ -713,7 +880,7 @@ def _load_rows_whose_rate_arrived(
         work.parsed = adapter_for(family, relative)(data, source_file.removesuffix(".gz"))
         numbers = [n for n, _ in rows]
         work.parsed.rows["row_number"] = numbers
-        _gate(con, [work], cfg, report)
+        _gate([work], cfg, report, _first_rates(con))
         _find_duplicate_events(con, [work])
         loaded = work.parsed.rows[
             ~work.parsed.rows["row_number"].isin([*work.bad, *work.duplicates])
@@ -733,7 +900,7 @@ def _load_rows_whose_rate_arrived(
                     [family, source_file, RULE_FX, [d[0] for d in duplicates]],
                 )
                 _insert_quarantine(con, load_id, family, source_file, duplicates, now)
-            _insert_rows(con, work.parsed.table, loaded, load_id, source_file)
+            _load_rows(con, cfg, work.parsed.table, loaded, family, load_id, source_file, now)
             con.execute(
                 f"delete from {RAW_SCHEMA}.quarantine_rows where family = ? and source_file = ? "
                 "and rule = ? and list_contains(?, row_number)",
@@ -752,7 +919,9 @@ def _load_rows_whose_rate_arrived(
             )  # fmt: skip
 
 
-def _restore_orphaned_duplicates(con: duckdb.DuckDBPyConnection) -> None:
+def _restore_orphaned_duplicates(
+    con: duckdb.DuckDBPyConnection, cfg: Settings, now: datetime
+) -> None:
     """De-duplication re-decided after a file version changed: a messageId whose loaded copy
     the new version no longer has loads from its first copy held as a duplicate elsewhere
     (the row goes from quarantine to raw, its file's manifest counts follow), so no event is
@@ -783,7 +952,7 @@ def _restore_orphaned_duplicates(con: duckdb.DuckDBPyConnection) -> None:
         lines = "\n".join(line for _, line in rows).encode()  # as received: no gzip around it
         parsed = parse_segment_ndjson(lines, source_file.removesuffix(".gz"))
         frame = parsed.rows.assign(row_number=[n for n, _ in rows])
-        _insert_rows(con, "app_events", frame, load_id, source_file)
+        _load_rows(con, cfg, "app_events", frame, "app", load_id, source_file, now)
         numbers = [n for n, _ in rows]
         con.execute(
             f"delete from {RAW_SCHEMA}.quarantine_rows where family = 'app' and source_file = ? "
@@ -800,35 +969,20 @@ def _restore_orphaned_duplicates(con: duckdb.DuckDBPyConnection) -> None:
                  source_file, len(rows))  # fmt: skip
 
 
-def _insert_rows(
-    con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame, load_id: str, source_file: str
+def _load_rows(
+    con: duckdb.DuckDBPyConnection,
+    cfg: Settings,
+    table: str,
+    rows: pd.DataFrame,
+    family: str,
+    load_id: str,
+    source_file: str,
+    now: datetime,
 ) -> None:
-    if rows.empty:
-        return
-    frame = rows.copy()
-    for name, type_ in TABLE_COLUMNS[table]:
-        if type_.startswith("DECIMAL") and frame[name].dtype == object:
-            # exact decimal text, so spend reconciles to the micro
-            frame[name] = [
-                None
-                if v is None or (isinstance(v, float) and pd.isna(v))
-                else str(v)
-                if isinstance(v, Decimal)
-                else v
-                for v in frame[name]
-            ]
-    names = ", ".join(name for name, _ in TABLE_COLUMNS[table])
-    select = ", ".join(f'cast("{name}" as {type_})' for name, type_ in TABLE_COLUMNS[table])
-    con.register("_rows", frame)
-    try:
-        # by name: a table that gained a column later has it last, not in schema order
-        con.execute(
-            f"insert into {RAW_SCHEMA}.{table} (load_id, source_file, row_number, {names}) "
-            f"select ?, ?, row_number, {select} from _rows",
-            [load_id, source_file],
-        )
-    finally:
-        con.unregister("_rows")
+    """Inside the caller's transaction: `rows` of a loaded file version as a new lake part."""
+    part = lake.write_part(cfg, table, rows, load_id, source_file)
+    if part is not None:  # a rollback leaves it an orphan: never visible, removed later
+        lake.commit_part(con, part, family, source_file, load_id, now)
 
 
 QUARANTINE_COLUMNS = ("load_id", "family", "source_file", "row_number", "rule", "reason",

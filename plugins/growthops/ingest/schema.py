@@ -101,6 +101,16 @@ TABLE_COLUMNS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     ),
 }
 
+# The date a table's lake parts are partitioned by (lake/<table>/day=<date>/): a day is read
+# alone.
+PARTITION_DAY: Final[dict[str, str]] = {
+    "channel_spend": "report_date",
+    "fx_rates": "rate_date",
+    "app_events": "event_at",
+    "content_items": "published_at",
+    "content_daily_stats": "stat_date",
+}
+
 # Which raw tables each family loads (and so which Asset a family's ingest DAG updates).
 FAMILY_TABLES: Final[dict[str, tuple[str, ...]]] = {
     "channel": ("channel_spend", "fx_rates"),
@@ -143,6 +153,21 @@ create table if not exists {RAW_SCHEMA}.accepted_restatements (
     file_sha256 varchar primary key,
     source_file varchar not null,
     accepted_at timestamp not null
+);
+-- The commit record of the lake (growthops.lake): one row per Parquet part of a file version's
+-- good rows, written in the same transaction as its manifest row. A part is read only while
+-- it is visible; a restatement retires the old version's parts.
+create table if not exists {RAW_SCHEMA}.lake_parts (
+    part_id varchar not null,
+    table_name varchar not null,
+    family varchar not null,
+    source_file varchar not null,
+    load_id varchar not null,
+    row_count bigint not null,
+    file_count integer not null,      -- one file per day (lake/<table>/day=<date>/<part_id>.parquet)
+    status varchar not null,          -- visible | retired
+    committed_at timestamp not null,
+    retired_at timestamp
 );
 -- Rows that broke a rule: the rule, a sentence a person can act on, the record as received.
 create table if not exists {RAW_SCHEMA}.quarantine_rows (
