@@ -31,15 +31,19 @@ merged or lost events lose nothing.
 
 **Per file** (name order): sha256 -> identical re-delivery is a no-op; the adapter reads the
 native format; the Great Expectations raw gate (`expectations/raw_*.json`) checks every
-row; good rows, quarantined rows and the manifest row are written in one DuckDB
-transaction; the file moves to `archive/` or, rejected whole, to `quarantine/` with a
-`.reason.txt`. `rows_in = rows_loaded + rows_quarantined` for every file.
+row; good rows become immutable Parquet parts in `lake/<table>/day=…/`, then the parts'
+commit record, quarantined rows and the manifest row are written in one DuckDB
+transaction (a part no commit names is never read, and is cleaned); the file moves to
+`archive/` or, rejected whole, to `quarantine/` with a `.reason.txt`.
+`rows_in = rows_loaded + rows_quarantined` for every file.
 
 **Emits** asset `raw_{family}` with `extra` = files / rows / rows_quarantined, which
 schedules the transform. A run with nothing pending, or whose files changed no row (all
 duplicates, rejected, held, or empty), is *skipped*: no asset event, no transform.
 
-Runs in pool `{pool}` (one slot): DuckDB allows one writer per file.
+Runs in pool `{pool}` (one slot): DuckDB allows one writer per file. Inside the task,
+`GROWTHOPS_INGEST_WORKERS` processes claim pending files and parse, check and write parts
+in parallel; only their short commits take turns on the writer.
 """
 
 
