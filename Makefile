@@ -83,8 +83,10 @@ bench: $(STAMP)
 bench-spark: $(SPARK_STAMP)
 	$(PY) -m growthops.bench.engines --scale $(or $(SCALE),small)
 
+# `$(or …)` splits its arguments on commas: the default list needs a variable
+ALL_WORKER_COUNTS := 1,2
 bench-ingest: $(STAMP)
-	$(PY) -m growthops.bench.ingest_workers --scale $(or $(SCALE),medium) --workers $(or $(WORKERS),1,2)
+	$(PY) -m growthops.bench.ingest_workers --scale $(or $(SCALE),medium) --workers $(or $(WORKERS),$(ALL_WORKER_COUNTS))
 
 bench-large: $(STAMP)
 	$(PY) -m growthops.bench.run --scale large --pipeline-only
