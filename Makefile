@@ -10,13 +10,14 @@ UV_VERSION := 0.13.8
 
 export GROWTHOPS_HOME ?= $(CURDIR)
 
-.PHONY: help install install-spark run up docs screenshots test test-faults test-spark test-all bench bench-spark bench-ingest bench-large lint format lock clean
+.PHONY: help install install-spark run up docs screenshots test test-faults test-spark test-scale-out test-all bench bench-spark bench-ingest bench-large lint format lock clean
 
 help:
 	@echo "make run    - install (first time) and run the main job on demo data"
 	@echo "make test   - install (first time) and run the test suite"
 	@echo "make test-faults - the whole fault suite (crashes, disk full, bad deliveries, ...)"
 	@echo "make test-spark - the dbt project on Apache Spark (local mode) against DuckDB's marts"
+	@echo "make test-scale-out - ingest on several workers + make test-spark (CI runs it after make test)"
 	@echo "make test-all - every test, including the ones make test leaves out for time"
 	@echo "make bench  - benchmark on the medium world (~20M events): pipeline, floor, pandas -> BENCHMARKS.md"
 	@echo "make bench-large - full pipeline on the large world (~100M events) -> BENCHMARKS.md"
@@ -64,13 +65,17 @@ screenshots: $(STAMP)
 
 # make test leaves out the slowest fault tests (make test-faults runs the whole fault suite)
 test: $(STAMP)
-	$(PY) -m pytest -m "not faults_full and not extended and not spark"
+	$(PY) -m pytest -m "not faults_full and not extended and not scale_out"
 
 test-faults: $(STAMP)
 	$(PY) -m pytest -m faults
 
 test-spark: $(SPARK_STAMP)
 	$(PY) -m pytest -m spark
+
+# past one machine: ingest on several workers and the dbt project on Spark (CI runs it)
+test-scale-out: $(SPARK_STAMP)
+	$(PY) -m pytest -m scale_out
 
 test-all: $(SPARK_STAMP)
 	$(PY) -m pytest

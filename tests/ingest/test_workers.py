@@ -29,6 +29,8 @@ from growthops.demo.generate import generate
 from growthops.ingest import loader
 from growthops.runner import run_dags
 
+pytestmark = pytest.mark.scale_out  # make test-scale-out (with Spark), not make test: time
+
 CLAIM_ALL = """
 import sys
 from pathlib import Path

@@ -21,7 +21,7 @@ from growthops.dbt import run_dbt
 from growthops.runner import run_dags
 from growthops.spark import PYTHON_MARTS
 
-pytestmark = [pytest.mark.spark, pytest.mark.slow]
+pytestmark = [pytest.mark.spark, pytest.mark.scale_out, pytest.mark.slow]
 
 
 def _missing() -> str | None:
