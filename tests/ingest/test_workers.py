@@ -29,8 +29,6 @@ from growthops.demo.generate import generate
 from growthops.ingest import loader
 from growthops.runner import run_dags
 
-pytestmark = pytest.mark.scale_out  # make test-scale-out (with Spark), not make test: time
-
 CLAIM_ALL = """
 import sys
 from pathlib import Path
@@ -91,6 +89,7 @@ def test_a_dead_workers_claims_go_back_to_the_inbox_a_live_ones_stay(tmp_path: P
 
 
 @pytest.mark.slow
+@pytest.mark.scale_out  # make test-scale-out (with Spark), not make test: time
 def test_the_small_world_ingested_by_two_workers_equals_one(
     clean_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -125,6 +124,8 @@ def test_the_small_world_ingested_by_two_workers_equals_one(
                  "from raw.app_events") == one  # fmt: skip
 
 
+@pytest.mark.slow
+@pytest.mark.scale_out
 def test_a_crash_between_part_and_commit_leaves_an_invisible_orphan_then_cleaned(
     clean_run, tmp_path: Path
 ) -> None:
