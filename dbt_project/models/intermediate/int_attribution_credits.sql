@@ -1,3 +1,4 @@
+{{ config(materialized=growthops.delete_insert_materialization(), incremental_strategy='replace_affected', unique_key='person_key', on_schema_change='fail') }}
 -- One row per conversion × attribution model × credited touch: the share of the conversion
 -- each model gives the touch (README "Attribution models").
 --
@@ -11,7 +12,7 @@ with
 
 events as (
 
-    select * from {{ ref('int_person_events') }}
+    select * from {{ growthops.person_events() }}
     where message_type <> 'identify'
         and person_key is not null
 

@@ -1,3 +1,4 @@
+{{ config(materialized=growthops.delete_insert_materialization(), incremental_strategy='replace_affected', unique_key='person_key', on_schema_change='fail') }}
 -- One row per in-app content event (viewed, liked, commented, shared) that names a
 -- content item, with the person and the reporting-time-zone day.
 with
@@ -11,7 +12,7 @@ final as (
         event_date,
         event_name,
         content_id
-    from {{ ref('int_person_events') }}
+    from {{ growthops.person_events() }}
     where event_name in (
             '{{ var("content_view_event") }}',
             '{{ var("content_like_event") }}',

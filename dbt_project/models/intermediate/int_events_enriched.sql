@@ -9,37 +9,27 @@
 -- One row per app event, with its reporting-time-zone day, the properties the marts use,
 -- and its utm touch classified into a channel.
 --
--- Incremental by arrival, not by event time: each run takes every file whose version
--- (source_file x load_id x rows) is not in the table yet - a set difference, so neither the
--- order of load ids nor any clock decides what is picked up, and rows added to a loaded
--- version (a held row that loads once its FX rate arrives, a duplicate restored when its
--- first copy was restated away) are seen too. Such a file is taken whole: delete+insert on
--- source_file replaces all of its rows. A late event is never missed, and a file delivered
--- again under its name replaces its rows. The marts are rebuilt from this table, so an
--- incremental run equals a full refresh, in any order of arrival.
+-- Incremental by arrival, not by event time: each run takes the files int_event_changes
+-- logged for it (their version in staging differs from the one in this table, so neither
+-- the order of load ids nor any clock decides what is picked up, and rows added to a loaded
+-- version - a held row that loads once its FX rate arrives, a duplicate restored when its
+-- first copy was restated away - are seen too). Such a file is taken whole: delete+insert
+-- on source_file replaces all of its rows, so a late event is never missed and a file
+-- delivered again under its name replaces its rows.
 with
 
--- files with a version not yet in this table (on a full refresh: all of them)
+-- the files this run takes (on a full refresh: all of them)
 new_files as (
 
-    select distinct versions.source_file
-    from (
-        select
-            arrived.source_file,
-            arrived.load_id,
-            count(*) as events
+    {% if is_incremental() %}
+        select distinct changes.source_file
+        from {{ ref('int_event_changes') }} as changes
+        where changes.invocation_id = '{{ invocation_id }}'
+    {% else %}
+        -- depends_on: {{ ref('int_event_changes') }}
+        select distinct arrived.source_file
         from {{ ref('stg_app__events') }} as arrived
-        group by arrived.source_file, arrived.load_id
-        {% if is_incremental() %}
-            except
-            select
-                processed.source_file,
-                processed.load_id,
-                count(*) as events
-            from {{ this }} as processed
-            group by processed.source_file, processed.load_id
-        {% endif %}
-    ) as versions
+    {% endif %}
 
 ),
 

@@ -1,3 +1,4 @@
+{{ config(materialized=growthops.delete_insert_materialization(), incremental_strategy='replace_affected', unique_key='person_key', on_schema_change='fail') }}
 -- One row per person and reporting-time-zone day on which the person did anything (any
 -- event except identify calls): the activity the growth mart counts, with that day's
 -- usage time (sessions by the day they started), invites, orders and revenue.
@@ -10,7 +11,7 @@ events as (
         event_date,
         event_name,
         revenue
-    from {{ ref('int_person_events') }}
+    from {{ growthops.person_events() }}
     where message_type <> 'identify'
 
 ),
@@ -22,7 +23,7 @@ sessions as (
         session_date,
         count(*) as sessions,
         sum(duration_seconds) as usage_seconds
-    from {{ ref('int_sessions') }}
+    from {{ growthops.affected_rows(ref('int_sessions')) }}
     group by person_key, session_date
 
 ),

@@ -1,3 +1,4 @@
+{{ config(materialized=growthops.delete_insert_materialization(), incremental_strategy='replace_affected', unique_key='person_key', on_schema_change='fail') }}
 -- One row per person and reporting day on which they were active in the lifecycle sense:
 -- any event except identify calls, or only var('lifecycle_event') when it is set.
 {%- set lifecycle_event = validate_lifecycle_event() %}
@@ -10,7 +11,7 @@ final as (
     select distinct
         person_key,
         event_date as activity_date
-    from {{ ref('int_person_events') }}
+    from {{ growthops.person_events() }}
     where {{ is_activity }}
 
 )

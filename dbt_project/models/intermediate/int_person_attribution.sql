@@ -1,3 +1,4 @@
+{{ config(materialized=growthops.delete_insert_materialization(), incremental_strategy='replace_affected', unique_key='person_key', on_schema_change='fail') }}
 -- One row per person: the touch their acquisition is credited to, by first touch and by
 -- last non-direct touch (GA4's default; the acquisition_* columns every mart uses).
 --
@@ -10,7 +11,7 @@ with
 
 events as (
 
-    select * from {{ ref('int_person_events') }}
+    select * from {{ growthops.person_events() }}
     where message_type <> 'identify'
 
 ),

@@ -1,3 +1,4 @@
+{{ config(materialized=growthops.delete_insert_materialization(), incremental_strategy='replace_affected', unique_key='person_key', on_schema_change='fail') }}
 -- One row per person: lifecycle timestamps, revenue, the referrer, and the acquisition
 -- attribution of int_person_attribution (last non-direct in acquisition_*, first touch in
 -- first_touch_*). revenue_d7 / revenue_d30: orders before acquired_at + 7 / 30 days (an
@@ -6,7 +7,7 @@ with
 
 events as (
 
-    select * from {{ ref('int_person_events') }}
+    select * from {{ growthops.person_events() }}
     where message_type <> 'identify'
 
 ),
@@ -38,7 +39,7 @@ referrals as (
 
 attribution as (
 
-    select * from {{ ref('int_person_attribution') }}
+    select * from {{ growthops.affected_rows(ref('int_person_attribution')) }}
 
 ),
 

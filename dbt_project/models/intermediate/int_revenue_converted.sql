@@ -9,6 +9,8 @@ orders as (
     select
         message_id,
         source_file,
+        anonymous_id,
+        user_id,
         event_date,
         revenue as revenue_in_currency,
         upper(revenue_currency) as revenue_currency
@@ -28,6 +30,8 @@ final as (
     select
         orders.message_id,
         orders.source_file,
+        orders.anonymous_id,
+        orders.user_id,
         orders.event_date,
         orders.revenue_in_currency,
         orders.revenue_currency,

@@ -1,3 +1,4 @@
+{{ config(materialized=growthops.delete_insert_materialization(), incremental_strategy='replace_affected', unique_key='person_key', on_schema_change='fail') }}
 -- One row per event of a person (identify calls aside) with the session it belongs to: a
 -- new session starts after a gap longer than var('session_timeout_minutes') (PostHog's
 -- 30-minute rule). Events on equal times are ordered by message_id.
@@ -14,7 +15,7 @@ events as (
         event_at,
         event_date,
         lag(event_at) over (partition by person_key order by event_at, message_id) as previous_event_at
-    from {{ ref('int_person_events') }}
+    from {{ growthops.person_events() }}
     where message_type <> 'identify'
 
 ),

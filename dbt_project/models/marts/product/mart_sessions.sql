@@ -1,3 +1,4 @@
+{{ config(materialized=growthops.delete_insert_materialization(), incremental_strategy='replace_affected', unique_key='person_key', on_schema_change='fail') }}
 -- One row per session (a person's events with no gap over var('session_timeout_minutes')):
 -- its day, duration, events, screens and PostHog's bounce rule; per person-day counts are
 -- a group by (person_key, session_date).
@@ -5,7 +6,7 @@ with
 
 sessions as (
 
-    select * from {{ ref('int_sessions') }}
+    select * from {{ growthops.affected_rows(ref('int_sessions')) }}
 
 ),
 
@@ -14,7 +15,7 @@ persons as (
     select
         person_key,
         acquisition_channel
-    from {{ ref('int_persons') }}
+    from {{ growthops.affected_rows(ref('int_persons')) }}
 
 ),
 
