@@ -10,7 +10,7 @@ UV_VERSION := 0.13.8
 
 export GROWTHOPS_HOME ?= $(CURDIR)
 
-.PHONY: help install install-spark run up docs screenshots test test-faults test-spark test-scale-out test-all bench bench-spark bench-ingest bench-large lint format lock clean
+.PHONY: help install install-spark run up docs screenshots test test-faults test-spark test-scale-out test-all bench bench-spark bench-ingest bench-incremental bench-large lint format lock clean
 
 help:
 	@echo "make run    - install (first time) and run the main job on demo data"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench  - benchmark on the medium world (~20M events): pipeline, floor, pandas -> BENCHMARKS.md"
 	@echo "make bench-large - full pipeline on the large world (~100M events) -> BENCHMARKS.md"
 	@echo "make bench-spark - dbt on DuckDB vs Spark local on the same raw (SCALE=small|medium) -> BENCHMARKS.md"
+	@echo "make bench-incremental - the transform for a new day and a new hour on the medium world (SCALE=) -> BENCHMARKS.md"
 	@echo "make bench-ingest - ingest with 1 and 2 workers on the medium world (SCALE=, WORKERS=1,2) -> BENCHMARKS.md"
 	@echo "make up     - Airflow standalone on http://localhost:8080 (DAGs unpaused, event-driven)"
 	@echo "make docs   - dbt docs (marts, columns, lineage) on http://localhost:8081"
@@ -92,6 +93,10 @@ bench-spark: $(SPARK_STAMP)
 ALL_WORKER_COUNTS := 1,2
 bench-ingest: $(STAMP)
 	$(PY) -m growthops.bench.ingest_workers --scale $(or $(SCALE),medium) --workers $(or $(WORKERS),$(ALL_WORKER_COUNTS))
+
+# the transform for a new day and a new hour on top of the whole history (REUSE=1: keep the last raw)
+bench-incremental: $(STAMP)
+	$(PY) -m growthops.bench.incremental --scale $(or $(SCALE),medium) $(if $(REUSE),--reuse-pipeline)
 
 bench-large: $(STAMP)
 	$(PY) -m growthops.bench.run --scale large --pipeline-only

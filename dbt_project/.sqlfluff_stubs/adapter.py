@@ -7,3 +7,8 @@ def dispatch(name, macro_namespace=None):
         return f"(select 1 as {name})"
 
     return render
+
+
+def get_relation(database, schema, identifier):
+    """A relation that exists, so a model's incremental path is linted too."""
+    return f"{schema}.{identifier}"

@@ -74,3 +74,20 @@
         update {{ logs['int_revenue_changes'] }} set is_pending = false where is_pending
     {%- endif -%}
 {%- endmacro %}
+
+{#- Whether this run may recompute by person: a model kept by person exists as an
+    incremental table and this is no full refresh. When not (the first build, a full
+    refresh, Spark), every such model is built from all events and the per-person change
+    rows would be built for nobody. -#}
+{% macro kept_by_person_exists() -%}
+    {%- if not execute or flags.FULL_REFRESH or growthops.delete_insert_materialization() != 'incremental' -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- for node in graph.nodes.values()
+          if node.resource_type == 'model' and node.config.get('incremental_strategy') == 'replace_affected' -%}
+        {%- if adapter.get_relation(node.database, node.schema, node.alias) is not none -%}
+            {{ return(true) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(false) }}
+{%- endmacro %}

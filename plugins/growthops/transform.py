@@ -8,6 +8,7 @@ marts in place.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -72,14 +73,44 @@ def _reporting_settings_changed(con: Any, cfg: Settings) -> str | None:
     return None
 
 
-def _record_reporting_settings(cfg: Settings) -> None:
-    now = datetime.now(UTC).replace(tzinfo=None)
+# The models kept by person recompute only the persons whose events changed: a changed model,
+# macro, seed or var (a funnel, the session timeout) would reach only those. So a marts build
+# whose project differs from the one the warehouse was last built with is a full refresh.
+PROJECT_FINGERPRINT = "dbt_project_fingerprint"
+PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "seeds")
+
+
+def project_fingerprint(cfg: Settings) -> str:
+    """sha256 over the dbt project's files that decide what the models compute."""
+    root = cfg.dbt_project_dir
+    paths = []
+    for part in PROJECT_PARTS:
+        path = root / part
+        paths += [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _project_changed(cfg: Settings) -> bool:
     with warehouse.pipeline_writer(cfg) as con:
         con.execute(WAREHOUSE_SETTINGS_DDL)
-        for env, attr in REPORTING_SETTINGS.items():
+        built = con.execute(
+            "select value from ops.warehouse_settings where name = ?", [PROJECT_FINGERPRINT]
+        ).fetchone()
+    return built is None or built[0] != project_fingerprint(cfg)
+
+
+def _record_reporting_settings(cfg: Settings) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    built_with = {env: str(getattr(cfg, attr)) for env, attr in REPORTING_SETTINGS.items()}
+    built_with[PROJECT_FINGERPRINT] = project_fingerprint(cfg)
+    with warehouse.pipeline_writer(cfg) as con:
+        con.execute(WAREHOUSE_SETTINGS_DDL)
+        for name, value in built_with.items():
             con.execute(
-                "insert or replace into ops.warehouse_settings values (?, ?, ?)",
-                [env, str(getattr(cfg, attr)), now],
+                "insert or replace into ops.warehouse_settings values (?, ?, ?)", [name, value, now]
             )
 
 
@@ -102,6 +133,9 @@ def build_stage(stage: str, cfg: Settings | None = None, full_refresh: bool = Fa
             from growthops import lake
 
             lake.publish_catalog(cfg)
+    if stage == "marts" and not full_refresh and _project_changed(cfg):
+        log.info("the dbt project differs from the one the marts were built with: full refresh")
+        full_refresh = True
     result = run_dbt([*STAGES[stage], *(["--full-refresh"] if full_refresh else [])], cfg)
     if result.success:
         _count_rows(cfg, result)

@@ -1,4 +1,11 @@
-{{ config(materialized=growthops.delete_insert_materialization(), incremental_strategy='replace_affected', unique_key='person_key', on_schema_change='fail') }}
+{{
+    config(
+        materialized=growthops.delete_insert_materialization(),
+        incremental_strategy='replace_affected',
+        unique_key='person_key',
+        on_schema_change='fail'
+    )
+}}
 -- One row per in-app content event (viewed, liked, commented, shared) that names a
 -- content item, with the person and the reporting-time-zone day.
 with

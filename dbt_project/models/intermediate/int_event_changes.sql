@@ -50,16 +50,24 @@ changed_files as (
 
 ),
 
+-- the ids only when a model kept by person will read them (not on a first build or a
+-- full refresh, which rebuild every person: int_events_enriched needs the files alone)
+{%- set with_ids = growthops.kept_by_person_exists() %}
 sides as (
 
-    select
+    select distinct
         arrived.source_file,
-        arrived.anonymous_id,
-        arrived.user_id
+        {% if with_ids -%}
+            arrived.anonymous_id,
+            arrived.user_id
+        {%- else -%}
+            cast(null as {{ dbt.type_string() }}) as anonymous_id,
+            cast(null as {{ dbt.type_string() }}) as user_id
+        {%- endif %}
     from arrived
     inner join changed_files
         on arrived.source_file = changed_files.source_file
-    {% if enriched is not none %}
+    {% if enriched is not none and with_ids %}
         union
         select
             replaced.source_file,
@@ -78,14 +86,14 @@ final as (
         sides.source_file,
         sides.anonymous_id,
         sides.user_id,
-        {% if stitched is not none -%}
+        {% if stitched is not none and with_ids -%}
             stitched.person_key
         {%- else -%}
             cast(null as {{ dbt.type_string() }})
         {%- endif %} as stitched_before,
         '{{ invocation_id }}' as invocation_id
     from sides
-    {% if stitched is not none %}
+    {% if stitched is not none and with_ids %}
         left join {{ stitched }} as stitched
             on sides.anonymous_id = stitched.anonymous_id
     {% endif %}

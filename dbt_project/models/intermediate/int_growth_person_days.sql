@@ -1,4 +1,11 @@
-{{ config(materialized=growthops.delete_insert_materialization(), incremental_strategy='replace_affected', unique_key='person_key', on_schema_change='fail') }}
+{{
+    config(
+        materialized=growthops.delete_insert_materialization(),
+        incremental_strategy='replace_affected',
+        unique_key='person_key',
+        on_schema_change='fail'
+    )
+}}
 -- One row per person and reporting-time-zone day on which the person did anything (any
 -- event except identify calls): the activity the growth mart counts, with that day's
 -- usage time (sessions by the day they started), invites, orders and revenue.

@@ -1,4 +1,11 @@
-{{ config(materialized=growthops.delete_insert_materialization(), incremental_strategy='replace_affected', unique_key='person_key', on_schema_change='fail') }}
+{{
+    config(
+        materialized=growthops.delete_insert_materialization(),
+        incremental_strategy='replace_affected',
+        unique_key='person_key',
+        on_schema_change='fail'
+    )
+}}
 -- One row per person and reporting day on which they were active in the lifecycle sense:
 -- any event except identify calls, or only var('lifecycle_event') when it is set.
 {%- set lifecycle_event = validate_lifecycle_event() %}

@@ -1,4 +1,11 @@
-{{ config(materialized=growthops.delete_insert_materialization(), incremental_strategy='replace_affected', unique_key='person_key', on_schema_change='fail') }}
+{{
+    config(
+        materialized=growthops.delete_insert_materialization(),
+        incremental_strategy='replace_affected',
+        unique_key='person_key',
+        on_schema_change='fail'
+    )
+}}
 -- One row per person: lifecycle timestamps, revenue, the referrer, and the acquisition
 -- attribution of int_person_attribution (last non-direct in acquisition_*, first touch in
 -- first_touch_*). revenue_d7 / revenue_d30: orders before acquired_at + 7 / 30 days (an

@@ -1,4 +1,11 @@
-{{ config(materialized=growthops.delete_insert_materialization(), incremental_strategy='replace_affected', unique_key='person_key', on_schema_change='fail') }}
+{{
+    config(
+        materialized=growthops.delete_insert_materialization(),
+        incremental_strategy='replace_affected',
+        unique_key='person_key',
+        on_schema_change='fail'
+    )
+}}
 -- One row per event of a person (identify calls aside) with the session it belongs to: a
 -- new session starts after a gap longer than var('session_timeout_minutes') (PostHog's
 -- 30-minute rule). Events on equal times are ordered by message_id.

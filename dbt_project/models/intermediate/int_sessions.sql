@@ -1,4 +1,11 @@
-{{ config(materialized=growthops.delete_insert_materialization(), incremental_strategy='replace_affected', unique_key='person_key', on_schema_change='fail') }}
+{{
+    config(
+        materialized=growthops.delete_insert_materialization(),
+        incremental_strategy='replace_affected',
+        unique_key='person_key',
+        on_schema_change='fail'
+    )
+}}
 -- One row per session (int_session_events): usage time is last event - first event of the
 -- session; screens counts screen and page calls (what PostHog's bounce rule counts).
 with

@@ -229,7 +229,7 @@ def render(folder: Path) -> str:
 # ------------------------------------------------------------------------ kept sections
 # Benchmarks run by their own make target (bench-spark, bench-ingest) write a marked section
 # of BENCHMARKS.md; make bench rewrites the rest of the file and keeps them.
-KEPT_SECTIONS = ("engines", "ingest-workers")
+KEPT_SECTIONS = ("engines", "ingest-workers", "incremental")
 
 
 def _marked(name: str) -> re.Pattern[str]:

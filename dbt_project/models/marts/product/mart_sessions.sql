@@ -1,4 +1,11 @@
-{{ config(materialized=growthops.delete_insert_materialization(), incremental_strategy='replace_affected', unique_key='person_key', on_schema_change='fail') }}
+{{
+    config(
+        materialized=growthops.delete_insert_materialization(),
+        incremental_strategy='replace_affected',
+        unique_key='person_key',
+        on_schema_change='fail'
+    )
+}}
 -- One row per session (a person's events with no gap over var('session_timeout_minutes')):
 -- its day, duration, events, screens and PostHog's bounce rule; per person-day counts are
 -- a group by (person_key, session_date).
