@@ -12,7 +12,6 @@ embedded engine, not how it scales.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import threading
@@ -174,12 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     results = run(args.scale, args.seed, args.dirt_rate, args.reuse_pipeline)
-    machine = report.machine()
-    out = settings().bench_dir / "results" / f"{args.scale}-engines.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({**results, "machine": machine}, indent=1, default=str))
-    report.write_section(Path(args.output), SECTION, section(results, machine))
-    print(f"results: {out}\nwrote {args.output}")
+    report.save_section(results, SECTION, section, Path(args.output))
     failed = mismatches(results["checks"])
     for line in failed:
         print(f"CHECK FAILED: {line}", file=sys.stderr)

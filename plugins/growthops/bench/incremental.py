@@ -13,7 +13,6 @@ refresh is proven by tests/dbt/test_incremental_equals_full_refresh.py, not here
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -167,12 +166,7 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     results = run(args.scale, args.seed, args.dirt_rate, args.reuse_pipeline)
-    machine = report.machine()
-    out = settings().bench_dir / "results" / f"{args.scale}-incremental.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({**results, "machine": machine}, indent=1, default=str))
-    report.write_section(Path(args.output), SECTION, section(results, machine))
-    print(f"results: {out}\nwrote {args.output}")
+    report.save_section(results, SECTION, section, Path(args.output))
     return 0
 
 

@@ -12,7 +12,6 @@ race), every file balanced, no messageId twice, and the lake's visible parts equ
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -180,12 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     counts = [int(n) for n in args.workers.split(",")]
     results = run(args.scale, args.seed, args.dirt_rate, counts)
-    machine = report.machine()
-    out = settings().bench_dir / "results" / f"{args.scale}-ingest-workers.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({**results, "machine": machine}, indent=1, default=str))
-    report.write_section(Path(args.output), SECTION, section(results, machine))
-    print(f"results: {out}\nwrote {args.output}")
+    report.save_section(results, SECTION, section, Path(args.output))
     failed = [line for checks in results["checks"].values() for line in failures(checks)]
     for line in failed:
         print(f"CHECK FAILED: {line}", file=sys.stderr)

@@ -242,6 +242,19 @@ def write_section(path: Path, name: str, text: str) -> None:
     path.write_text(_marked(name).sub("", current).rstrip("\n") + "\n\n" + text, encoding="utf-8")
 
 
+def save_section(results: dict[str, Any], name: str, render: Any, output: Path) -> None:
+    """A side benchmark's results: its JSON under data/bench/results/<scale>-<name>.json and
+    its marked section of BENCHMARKS.md, rendered by `render(results, machine)`."""
+    from growthops.config import settings
+
+    machine_now = machine()
+    out = settings().bench_dir / "results" / f"{results['scale']}-{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({**results, "machine": machine_now}, indent=1, default=str))
+    write_section(output, name, render(results, machine_now))
+    print(f"results: {out}\nwrote {output}")
+
+
 def section_of(path: Path, name: str) -> str:
     """Section `name` as BENCHMARKS.md holds it, or ''."""
     found = _marked(name).search(path.read_text(encoding="utf-8")) if path.exists() else None
