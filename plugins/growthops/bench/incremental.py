@@ -125,7 +125,8 @@ def section(r: dict[str, Any], machine: dict[str, Any]) -> str:
     def row(label: str, step: dict[str, Any]) -> str:
         share = f"{step['seconds'] / full['seconds']:.0%}" if step is not full else ""
         affected = "" if step is full else f"{step['affected_persons']:,} of {step['persons']:,}"
-        return (f"| {label} | {step['new_rows']:,} | {step['stages']['staging']:,.1f} | "
+        new_rows = "all" if step is full else f"{step['new_rows']:,}"
+        return (f"| {label} | {new_rows} | {step['stages']['staging']:,.1f} | "
                 f"{step['stages']['marts']:,.1f} | {step['seconds']:,.1f} | {share} | "
                 f"{step['model_seconds']:,.1f} / {step['test_seconds']:,.1f} | {affected} | "
                 f"{step['peak_rss_mb']:,.0f} |")  # fmt: skip
@@ -140,6 +141,8 @@ def section(r: dict[str, Any], machine: dict[str, Any]) -> str:
         f"last {HELD_FILES} hourly app files ({r['held_rows']:,} events) held out, a full build "
         "of the rest, then 23 of them (a day), then the last (an hour); each run is the "
         "transform's two dbt stages with their data tests (no ingest, no publish).",
+        # "note": written into the results file by whoever re-checked or explained a run
+        *([f"Note: {r['note']}"] if r.get("note") else []),
         "",
         "| Run | New events | dbt staging (s) | dbt marts (s) | Total (s) | Of full | "
         "Models / tests (s) | Persons recomputed | Peak RSS (MB) |",
