@@ -10,7 +10,7 @@ UV_VERSION := 0.13.8
 
 export GROWTHOPS_HOME ?= $(CURDIR)
 
-.PHONY: help install install-spark run up docs screenshots test test-faults test-spark test-scale-out test-all bench bench-spark bench-ingest bench-incremental bench-large lint format lock clean
+.PHONY: help install install-spark run up docs screenshots test test-faults test-spark test-scale-out test-extended test-all bench bench-spark bench-ingest bench-incremental bench-large lint format lock clean
 
 help:
 	@echo "make run    - install (first time) and run the main job on demo data"
@@ -18,6 +18,7 @@ help:
 	@echo "make test-faults - the whole fault suite (crashes, disk full, bad deliveries, ...)"
 	@echo "make test-spark - the dbt project on Apache Spark (local mode) against DuckDB's marts"
 	@echo "make test-scale-out - ingest on several workers + make test-spark (CI runs it after make test)"
+	@echo "make test-extended - the end-to-end tests make test leaves out for time (CI runs it)"
 	@echo "make test-all - every test, including the ones make test leaves out for time"
 	@echo "make bench  - benchmark on the medium world (~20M events): pipeline, floor, pandas -> BENCHMARKS.md"
 	@echo "make bench-large - full pipeline on the large world (~100M events) -> BENCHMARKS.md"
@@ -77,6 +78,11 @@ test-spark: $(SPARK_STAMP)
 # past one machine: ingest on several workers and the dbt project on Spark (CI runs it)
 test-scale-out: $(SPARK_STAMP)
 	$(PY) -m pytest -m scale_out
+
+# end-to-end tests left out of make test for time: Airflow standalone, a zone rebuild, the
+# compose services as processes, two demo runs (CI runs it)
+test-extended: $(STAMP)
+	$(PY) -m pytest -m "extended and not scale_out"
 
 test-all: $(SPARK_STAMP)
 	$(PY) -m pytest

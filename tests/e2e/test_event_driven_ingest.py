@@ -23,7 +23,8 @@ from growthops.demo.generate import generate
 from growthops.demo.simulate import DemoConfig
 from growthops.demo.world import SCALES
 
-pytestmark = [pytest.mark.standalone, pytest.mark.slow]
+# ~3 min (airflow standalone + three pipeline runs): make test-extended, which CI runs
+pytestmark = [pytest.mark.standalone, pytest.mark.slow, pytest.mark.extended]
 
 
 @pytest.fixture(scope="module")

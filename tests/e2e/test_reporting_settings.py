@@ -13,7 +13,8 @@ from support import copy_data_root, settings_for
 from growthops import cli
 from growthops.runner import run_dags
 
-pytestmark = pytest.mark.slow
+# ~1 min (a rebuild in another zone): make test-extended, which CI runs
+pytestmark = [pytest.mark.slow, pytest.mark.extended]
 
 
 def test_a_zone_change_stops_with_the_command_that_rebuilds_and_publishes(
