@@ -33,6 +33,7 @@ from support import (
 from growthops import failpoints
 from growthops.config import Settings
 from growthops.demo.generate import generate
+from growthops.landing import CLAIMED
 from growthops.runner import run_dags
 
 pytestmark = [pytest.mark.faults, pytest.mark.faults_full]
@@ -77,7 +78,14 @@ def _app_manifest(cfg: Settings) -> dict[str, str]:
 
 
 def _pending_app_files(cfg: Settings) -> set[str]:
-    return {f"app/{p.name}" for p in (cfg.landing_dir / "app").iterdir()}
+    """Files waiting in landing/app/, counting those a killed worker had claimed
+    (landing/app/.claimed/<worker>/: the next ingest puts them back)."""
+    inbox = cfg.landing_dir / "app"
+    claimed = inbox / CLAIMED
+    waiting = [p for p in inbox.iterdir() if p != claimed]
+    if claimed.is_dir():
+        waiting += [p for p in claimed.rglob("*") if p.is_file() and p.suffix != ".lock"]
+    return {f"app/{p.name}" for p in waiting}
 
 
 def _handled_app_files(cfg: Settings) -> set[str]:
@@ -105,8 +113,8 @@ def test_ingest_killed_between_commit_and_move(day: dict) -> None:
     _park_and_kill(cfg, ["ingest_app"], failpoints.INGEST_AFTER_COMMIT, 3)
     committed = _app_manifest(cfg)
     assert len(committed) == 7
-    # the third file of that run is committed but still in landing/
-    stranded = [f for f in committed if (cfg.landing_dir / f).exists()]
+    # the third file of that run is committed but still in landing/ (in the dead worker's claims)
+    stranded = [f for f in committed if f in _pending_app_files(cfg)]
     assert len(stranded) == 1
     assert_ingest_invariants(cfg)
     [result] = run_dags(["ingest_app"], cfg)
