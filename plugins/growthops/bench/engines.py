@@ -91,23 +91,12 @@ def _peak_descendant_rss(interval: float = 0.5) -> Iterator[dict[str, float]]:
 
 def run(scale: str, seed: int, dirt_rate: float, reuse_pipeline: bool) -> dict[str, Any]:
     from growthops.bench import compare
-    from growthops.bench.run import _run_step
-    from growthops.bench.world import ensure_world
+    from growthops.bench.run import _run_step, side_pipeline
 
     cfg = settings()
-    work = cfg.bench_dir / "runs" / f"{scale}-engines"
-    work.mkdir(parents=True, exist_ok=True)
-    world = ensure_world(cfg.bench_dir, scale, seed, dirt_rate)
-    print(f"world '{scale}': {world.events:,} events in {world.files:,} files", flush=True)
-    root = work / "pipeline"
+    work, world, root = side_pipeline("engines", scale, seed, dirt_rate, reuse_pipeline)
     results: dict[str, Any] = {"scale": scale, "world": {"events": world.events,
                                                          "files": world.files, "days": world.days}}  # fmt: skip
-    kept = work / "pipeline.out.json"
-    if reuse_pipeline and kept.exists():
-        print(f"  pipeline (reused from {kept})", flush=True)
-    else:
-        args = {"data_root": root, "world": world.to_json(), "files": "full", "fresh": True}
-        _run_step("pipeline", "pipeline", args, work)
     results["duckdb"] = _run_step("dbt_duckdb", "dbt_build", {"data_root": root, "target": "duckdb"}, work)  # fmt: skip
     results["spark"] = _run_step("dbt_spark", "dbt_build", {"data_root": root, "target": "spark"}, work)  # fmt: skip
     results["checks"] = {"spark_vs_duckdb": compare.compare_spark(

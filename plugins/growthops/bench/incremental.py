@@ -87,20 +87,10 @@ def _transform(cfg: Settings) -> dict[str, Any]:
 
 
 def run(scale: str, seed: int, dirt_rate: float, reuse_pipeline: bool) -> dict[str, Any]:
-    from growthops.bench.run import _run_step
-    from growthops.bench.world import ensure_world
+    from growthops.bench.run import side_pipeline
 
     base = settings()
-    work = base.bench_dir / "runs" / f"{scale}-incremental"
-    work.mkdir(parents=True, exist_ok=True)
-    world = ensure_world(base.bench_dir, scale, seed, dirt_rate)
-    print(f"world '{scale}': {world.events:,} events in {world.files:,} files", flush=True)
-    ingested = work / "pipeline"
-    if reuse_pipeline and (work / "pipeline.out.json").exists():
-        print(f"  pipeline (reused from {ingested})", flush=True)
-    else:
-        args = {"data_root": ingested, "world": world.to_json(), "files": "full", "fresh": True}
-        _run_step("pipeline", "pipeline", args, work)
+    work, world, ingested = side_pipeline("incremental", scale, seed, dirt_rate, reuse_pipeline)
     cfg = replace(base, data_root=work / "transform")
     shutil.rmtree(cfg.data_root, ignore_errors=True)
     cfg.pipeline_db.parent.mkdir(parents=True)

@@ -176,6 +176,28 @@ def _run_step(label: str, step: str, args: dict[str, Any], workdir: Path) -> dic
 # ------------------------------------------------------------------------ the benchmark
 
 
+def side_pipeline(
+    name: str, scale: str, seed: int, dirt_rate: float, reuse: bool
+) -> tuple[Path, Any, Path]:
+    """A side benchmark's start (`make bench-spark`, `make bench-incremental`): its folder
+    data/bench/runs/<scale>-<name>, the cached world, and the data root of one full pipeline
+    run there (kept from the last time when `reuse` and it finished)."""
+    from growthops.bench.world import ensure_world
+
+    cfg = settings()
+    work = cfg.bench_dir / "runs" / f"{scale}-{name}"
+    work.mkdir(parents=True, exist_ok=True)
+    world = ensure_world(cfg.bench_dir, scale, seed, dirt_rate)
+    print(f"world '{scale}': {world.events:,} events in {world.files:,} files", flush=True)
+    root = work / "pipeline"
+    if reuse and (work / "pipeline.out.json").exists():
+        print(f"  pipeline (reused from {root})", flush=True)
+    else:
+        args = {"data_root": root, "world": world.to_json(), "files": "full", "fresh": True}
+        _run_step("pipeline", "pipeline", args, work)
+    return work, world, root
+
+
 def run(
     scale: str,
     seed: int,
