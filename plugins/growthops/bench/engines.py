@@ -11,8 +11,6 @@ embedded engine, not how it scales.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import threading
 import time
@@ -23,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from growthops import warehouse
-from growthops.bench.world import add_world_arguments
 from growthops.config import settings
 
 BUILD = ["build", "--full-refresh", "--exclude", "test_type:unit"]
@@ -152,15 +149,12 @@ def section(r: dict[str, Any], machine: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m growthops.bench.engines", description=__doc__)
-    add_world_arguments(parser, default_scale="small")
-    parser.add_argument("--reuse-pipeline", action="store_true",
-                        help="keep the last pipeline run's raw instead of ingesting again")  # fmt: skip
-    args = parser.parse_args(argv)
+    from growthops.bench.run import side_arguments
+
+    args = side_arguments("growthops.bench.engines", __doc__, "small", argv)
     from growthops.bench import report
     from growthops.bench.compare import mismatches
 
-    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     results = run(args.scale, args.seed, args.dirt_rate, args.reuse_pipeline)
     report.save_section(results, SECTION, section, Path(args.output))
     failed = mismatches(results["checks"])

@@ -12,8 +12,6 @@ refresh is proven by tests/dbt/test_incremental_equals_full_refresh.py, not here
 
 from __future__ import annotations
 
-import argparse
-import os
 import shutil
 import sys
 import time
@@ -22,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from growthops import warehouse
-from growthops.bench.world import add_world_arguments
 from growthops.config import Settings, settings
 
 SECTION = "incremental"  # its marked section of BENCHMARKS.md
@@ -148,16 +145,11 @@ def section(r: dict[str, Any], machine: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m growthops.bench.incremental", description=__doc__
-    )
-    add_world_arguments(parser, default_scale="medium")
-    parser.add_argument("--reuse-pipeline", action="store_true",
-                        help="keep the last pipeline run's raw instead of ingesting again")  # fmt: skip
-    args = parser.parse_args(argv)
+    from growthops.bench.run import side_arguments
+
+    args = side_arguments("growthops.bench.incremental", __doc__, "medium", argv)
     from growthops.bench import report
 
-    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     results = run(args.scale, args.seed, args.dirt_rate, args.reuse_pipeline)
     report.save_section(results, SECTION, section, Path(args.output))
     return 0

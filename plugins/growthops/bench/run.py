@@ -176,6 +176,17 @@ def _run_step(label: str, step: str, args: dict[str, Any], workdir: Path) -> dic
 # ------------------------------------------------------------------------ the benchmark
 
 
+def side_arguments(module: str, doc: str | None, default_scale: str, argv: list[str] | None) -> Any:
+    """A side benchmark's command line: the world, BENCHMARKS.md and --reuse-pipeline (see
+    side_pipeline); Airflow's logging is quietened for the pipeline step."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc)
+    add_world_arguments(parser, default_scale=default_scale)
+    parser.add_argument("--reuse-pipeline", action="store_true",
+                        help="keep the last pipeline run's raw instead of ingesting again")  # fmt: skip
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    return parser.parse_args(argv)
+
+
 def side_pipeline(
     name: str, scale: str, seed: int, dirt_rate: float, reuse: bool
 ) -> tuple[Path, Any, Path]:
