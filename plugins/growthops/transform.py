@@ -102,7 +102,8 @@ def _project_changed(cfg: Settings) -> bool:
     return built is None or built[0] != project_fingerprint(cfg)
 
 
-def _record_reporting_settings(cfg: Settings) -> None:
+def _record_build_settings(cfg: Settings) -> None:
+    """What the marts were built with: the reporting settings and the project fingerprint."""
     now = datetime.now(UTC).replace(tzinfo=None)
     built_with = {env: str(getattr(cfg, attr)) for env, attr in REPORTING_SETTINGS.items()}
     built_with[PROJECT_FINGERPRINT] = project_fingerprint(cfg)
@@ -160,7 +161,7 @@ def build_stage(stage: str, cfg: Settings | None = None, full_refresh: bool = Fa
 
         experiments.build_results(cfg)
         segments.record_membership(cfg)
-        _record_reporting_settings(cfg)
+        _record_build_settings(cfg)
     return result
 
 

@@ -37,7 +37,7 @@ def test_a_changed_var_or_model_changes_the_fingerprint(tmp_path: Path) -> None:
 def test_the_marts_build_after_a_change_is_a_full_refresh(tmp_path: Path) -> None:
     cfg = _project_copy(tmp_path)
     assert transform._project_changed(cfg), "a warehouse never built: nothing to keep"
-    transform._record_reporting_settings(cfg)
+    transform._record_build_settings(cfg)
     assert not transform._project_changed(cfg)
     macro = cfg.dbt_project_dir / "macros" / "time.sql"
     macro.write_text(macro.read_text() + "\n")
